@@ -1,0 +1,82 @@
+"""The ``stageflow-stress`` command line.
+
+Each sub-command lives in ``harness/commands/<name>.py`` and exposes two functions:
+``configure(parser)`` adds its arguments and ``execute(args) -> int`` runs it and returns
+the exit code. Modules are imported only when their command runs, so a slow import in one
+command never slows another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from harness.errors import EXIT_USAGE, HarnessError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+# command name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("harness.commands.run", "run scenarios or a suite against a target"),
+    "list": ("harness.commands.list", "list suites, scenarios, categories and hypotheses"),
+    "report": ("harness.commands.report", "regenerate the final report from results and ledgers"),
+    "gate": ("harness.commands.gate", "check a run against thresholds and a baseline"),
+    "bench": ("harness.commands.bench", "benchmarks: ratios measured side by side"),
+    "fuzz": ("harness.commands.fuzz", "property-based fuzzing of a target's queue and buffer"),
+    "compare": ("harness.commands.compare", "run one suite on several targets side by side"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stageflow-stress",
+        description="Stress, fault-injection and benchmark harness for asyncio streaming primitives.",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="show tracebacks for errors (default: one line)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module_name, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        command_parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                                    help="show tracebacks for errors")
+        command_parser.set_defaults(_module=module_name)
+        module = _load(module_name)
+        if module is not None:
+            module.configure(command_parser)
+    return parser
+
+
+def _load(module_name: str):  # noqa: ANN202 - a module or None
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None  # command not built yet in this checkout
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    verbose = getattr(args, "verbose", False)
+    try:
+        module = _load(args._module)
+        if module is None:
+            raise HarnessError(f"command {args.command!r} is not available in this build")
+        return int(module.execute(args))
+    except HarnessError as exc:
+        if verbose:
+            raise
+        print(f"stageflow-stress {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"stageflow-stress {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

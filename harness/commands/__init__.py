@@ -1,0 +1,1 @@
+"""Sub-commands of the stageflow-stress CLI, one module each."""
