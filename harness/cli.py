@@ -12,8 +12,9 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-from harness.errors import EXIT_USAGE, HarnessError
+from harness.errors import HarnessError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -32,7 +33,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stageflow-stress",
-        description="Stress, fault-injection and benchmark harness for asyncio streaming primitives.",
+        description=(
+            "Stress, fault-injection and benchmark harness for asyncio streaming primitives."
+        ),
     )
     parser.add_argument(
         "--verbose", action="store_true", help="show tracebacks for errors (default: one line)"
@@ -50,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(module_name: str):  # noqa: ANN202 - a module or None
+def _load(module_name: str) -> ModuleType | None:
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
