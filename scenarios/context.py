@@ -1,0 +1,129 @@
+"""What a scenario is handed: the :class:`ScenarioContext` protocol.
+
+The runner (``harness/runner.py``) implements this protocol; scenarios only see the
+protocol, so they never import the harness (dependency direction: harness -> scenarios).
+A scenario reaches the implementation under test only through ``ctx.target``.
+
+A scenario's duties are small: build primitives through ``ctx.target`` with
+``event_emitter=ctx.trace.emitter``, drive them with mocks that record into ``ctx.trace``,
+run concurrent work with ``ctx.spawn`` (so the harness can report a hang with the stack
+of the await a task is stuck in), and tell the context what it knows (``watch_queue``,
+``watch_buffer``, ``expect_frames``...) so the general invariants that need a bound or a
+frame size can be checked. Everything else — metrics, invariants, deadline, status — is
+the runner's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["SLO_KEYS", "ScenarioContext", "TargetView"]
+
+SLO_KEYS = ("underruns", "underrun_ms", "recovery_ms")
+"""Streaming SLO figures a scenario may report with :meth:`ScenarioContext.slo`."""
+
+
+@runtime_checkable
+class TargetView(Protocol):
+    """The part of a target that scenarios use (see docs/architecture.md, "Targets")."""
+
+    name: str
+    version: str
+    capabilities: Any
+    closed_errors: tuple[type[BaseException], ...]
+    full_errors: tuple[type[BaseException], ...]
+
+    def make_queue(self, max_size: int = 100, *, overflow: str = "block",
+                   event_emitter: Any = None) -> Any: ...
+
+    def make_buffer(self, *, target_duration_ms: float, max_duration_ms: float,
+                    sample_rate: int, channels: int, fmt: str = "pcm_16",
+                    event_emitter: Any = None) -> Any: ...
+
+    def make_chunk(self, data: bytes, *, sample_rate: int, channels: int, fmt: str = "pcm_16",
+                   timestamp_ms: float = 0.0, sequence: int = 0) -> Any: ...
+
+
+@runtime_checkable
+class ScenarioContext(Protocol):
+    """Handed to ``async def scenario(ctx)`` by the runner; one fresh context per run."""
+
+    name: str
+    """The scenario's registered name."""
+    target: TargetView
+    """The implementation under test. The only way a scenario reaches primitives."""
+    params: Mapping[str, Any]
+    """Quick or full parameters, with the user's overrides applied."""
+    quick: bool
+    """True when the quick parameters are in use."""
+    seed: int
+    """This scenario's seed (derived from the run seed; recorded for replay)."""
+    rng: np.random.Generator
+    """Seeded generator; all randomness of the scenario must come from it or :meth:`seed_for`."""
+    trace: Any
+    """The :class:`mocks.trace.Trace` that metrics and invariants are computed from."""
+    deadline_ns: int
+    """``time.perf_counter_ns()`` value at which the runner cuts the scenario."""
+
+    def seed_for(self, label: str) -> int:
+        """A stable sub-seed for one mock (e.g. ``"producer-3"``), derived from :attr:`seed`."""
+        ...
+
+    def remaining_s(self) -> float:
+        """Seconds left before the deadline (never negative)."""
+        ...
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str,
+              may_fail: bool = False) -> asyncio.Task[Any]:
+        """Run ``coro`` as a task the harness watches.
+
+        At the deadline every watched task still running is reported (failed ``no_hang``
+        invariant with the stack of the await it is stuck in) and cancelled. A watched task
+        that ends with an exception makes the scenario an ``error``, unless ``may_fail``
+        (fault injection: a consumer that is meant to crash).
+        """
+        ...
+
+    def note(self, key: str, value: Any) -> None:
+        """Record a scenario-specific metric (JSON-serialisable) under ``metrics.notes``."""
+        ...
+
+    def expect(self, name: str, passed: bool, detail: str = "") -> None:
+        """Record a scenario-specific invariant; ``detail`` is one line naming counts/ids."""
+        ...
+
+    def skip(self, capability: str, reason: str = "") -> None:
+        """Record that part of the scenario did not run because the target lacks ``capability``.
+
+        Returns normally: the scenario decides whether to fall back or return. A scenario
+        with skipped parts cannot support its hypotheses (they become ``inconclusive``).
+        """
+        ...
+
+    def invalid(self, reason: str) -> None:
+        """Mark the run invalid (the load generator or the machine, not the target, failed)."""
+        ...
+
+    def slo(self, **values: float | int | None) -> None:
+        """Report streaming SLO figures measured by the scenario (keys: :data:`SLO_KEYS`)."""
+        ...
+
+    def watch_queue(self, queue: Any, *, max_size: int | None, name: str = "queue") -> None:
+        """Sample ``len(queue)`` every few ms; check ``bounds_held`` against ``max_size``."""
+        ...
+
+    def watch_buffer(self, buffer: Any, *, max_ms: float | None, name: str = "buffer") -> None:
+        """Sample the buffer level (ms) every few ms; check ``bounds_held`` against ``max_ms``."""
+        ...
+
+    def expect_frames(self, frame_bytes: int, *, series: str = "read_bytes") -> None:
+        """Check ``whole_frames``: every value of trace sample ``series`` % ``frame_bytes`` == 0."""
+        ...
+
+    def bound_memory(self, max_growth_bytes: int) -> None:
+        """Check ``memory_bounded``: resident memory grows by at most ``max_growth_bytes``."""
+        ...
