@@ -213,7 +213,10 @@ _CAPABILITY_TEXT = {
     "duplex": ("No full-duplex audio session",
                "add a StreamingAudioDuplex with barge-in (interrupt()) and one close()"),
 }
-_FRAME_RE = re.compile(r'File "([^"]+)", line \d+, in ([\w.<>]+)')
+_FRAME_RE = re.compile(
+    r'(?:(?P<file>[^\s:"]+\.py):\d+ in (?P<func>[\w.<>]+))'
+    r'|(?:File "(?P<tb_file>[^"]+)", line \d+, in (?P<tb_func>[\w.<>]+))'
+)
 
 
 def missing_capability(scenario: dict[str, Any]) -> str | None:
@@ -254,10 +257,22 @@ def _rule(invariant_name: str) -> tuple[str, str, str]:
 
 
 def _stack_class(stack: Any) -> str:
+    """Where hung tasks wait: the innermost two frames of each task, without lines or dirs.
+
+    Reads both ``file:line in function`` lines (the runner's await chains, blank-line
+    separated per task) and traceback ``File "...", line N, in function`` lines.
+    """
     text = "\n".join(map(str, stack)) if isinstance(stack, list) else str(stack or "")
-    frames = [f"{PurePath(path).name}:{func}" for path, func in _FRAME_RE.findall(text)]
-    if frames:
-        return "waits in " + " > ".join(frames[-2:])
+    places: set[str] = set()
+    for block in re.split(r"\n\s*\n", text):
+        frames = [
+            f"{PurePath(m['file'] or m['tb_file']).name}:{m['func'] or m['tb_func']}"
+            for m in _FRAME_RE.finditer(block)
+        ]
+        if frames:
+            places.add(" > ".join(frames[-2:]))
+    if places:
+        return "waits in " + " | ".join(sorted(places))
     return normalise_defect(text)[:200]
 
 

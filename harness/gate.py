@@ -1,0 +1,589 @@
+"""The CI regression gate: thresholds checked against a run and a baseline run.
+
+Rules (docs/gate.md explains them for users):
+
+- A threshold without a scenario applies to every scenario that has the metric. A metric
+  found in no scenario, or with no samples anywhere (``count == 0`` or ``null``), is bad
+  input (exit 2), never a pass; a scenario-scoped threshold must find samples there.
+- Absolute limits (``lost == 0``, ``latency.p99_ms < 50``) are hard limits: every repeat of
+  the scenario must meet them, the worst one is shown.
+- Relative limits (``throughput_cps >= 0.9 * baseline``) compare the median over repeats
+  with the median of the baseline. When either side has several repeats, a crossed limit
+  is a breach only if the two min-max ranges do not overlap (the difference is outside the
+  run-to-run noise); otherwise the check passes and says it was within noise.
+- Throughput is compared as a ratio to ``reference.asyncio_queue_items_per_s`` when both
+  documents carry it (a reference measured in the same run on the same machine): the
+  baseline is scaled to this machine before the comparison. The note says which was used.
+- Every selected scenario also gets a ``status == pass`` check unless disabled; a scenario
+  whose status is ``invalid`` makes the gate exit 3.
+
+Exit codes: 0 pass, 99 breach, 2 bad input, 3 invalid run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import statistics
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import EXIT_BREACH, EXIT_INVALID_RUN, EXIT_OK, HarnessError
+from harness.junit import JUnitCase
+from harness.thresholds import METRIC_ALIASES, MetricPath, Threshold, parse_threshold
+
+__all__ = [
+    "BREACH",
+    "INVALID",
+    "PASS",
+    "SKIP",
+    "Check",
+    "GateOutcome",
+    "evaluate",
+    "find_pyproject",
+    "format_value",
+    "gate_markdown",
+    "group_scenarios",
+    "junit_cases",
+    "load_config",
+    "load_thresholds",
+]
+
+PASS, BREACH, SKIP, INVALID = "PASS", "BREACH", "SKIP", "INVALID"
+_FAILED_STATUSES = ("fail", "error", "timeout")
+_REFERENCE_KEY = "asyncio_queue_items_per_s"
+
+
+@dataclass
+class Check:
+    """One row of the gate: a threshold (or the status check) applied to one scenario."""
+
+    expression: str
+    metric: str
+    scenario: str
+    baseline: float | None
+    current: float | None
+    limit: str
+    verdict: str
+    note: str = ""
+    source: str = ""
+    shown_current: str | None = None
+    shown_baseline: str | None = None
+
+    def current_text(self) -> str:
+        return self.shown_current if self.shown_current is not None else format_value(self.current)
+
+    def baseline_text(self) -> str:
+        if self.shown_baseline is not None:
+            return self.shown_baseline
+        return format_value(self.baseline)
+
+
+@dataclass
+class GateOutcome:
+    """All checks in order, and the exit code they add up to."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def breaches(self) -> list[Check]:
+        return [c for c in self.checks if c.verdict == BREACH]
+
+    @property
+    def invalid(self) -> list[Check]:
+        return [c for c in self.checks if c.verdict == INVALID]
+
+    @property
+    def exit_code(self) -> int:
+        if self.invalid:
+            return EXIT_INVALID_RUN
+        if self.breaches:
+            return EXIT_BREACH
+        return EXIT_OK
+
+    @property
+    def verdict(self) -> str:
+        return {EXIT_INVALID_RUN: INVALID, EXIT_BREACH: BREACH}.get(self.exit_code, PASS)
+
+
+def format_value(value: float | None) -> str:
+    """Numbers for tables: thousands separators from 1000, up to four significant digits below."""
+    if value is None:
+        return "—"
+    if math.isinf(value) or math.isnan(value):
+        return str(value)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4g}"
+
+
+# --- thresholds from their sources ----------------------------------------------------------
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start``."""
+    start = Path(start).resolve()
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise HarnessError(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise HarnessError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise HarnessError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
+def load_config(path: Path, *, what: str = "config file") -> dict[str, Any]:
+    """The gate settings of a TOML file: top-level or under ``[tool.stageflow-stress]``."""
+    doc = _read_toml(path, what)
+    section = doc.get("tool", {}).get("stageflow-stress")
+    if isinstance(section, dict):
+        return section
+    if what == "pyproject":
+        return {}
+    return doc
+
+
+def _threshold_list(config: dict[str, Any], where: str) -> list[str]:
+    values = config.get("thresholds", [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise HarnessError(f"{where}: 'thresholds' must be a list of strings")
+    return values
+
+
+def load_thresholds(
+    cli: Sequence[str] = (),
+    *,
+    config: Path | None = None,
+    pyproject: Path | None = None,
+) -> list[Threshold]:
+    """Parse thresholds from ``pyproject`` defaults, then ``config``, then the CLI.
+
+    An expression given twice is checked once.
+
+    :raises ThresholdError: an expression does not parse; the message names its source.
+    """
+    texts: list[tuple[str, str]] = []
+    if pyproject is not None:
+        settings = load_config(pyproject, what="pyproject")
+        where = f"{pyproject} [tool.stageflow-stress]"
+        texts += [(t, f"{where} thresholds[{i}]")
+                  for i, t in enumerate(_threshold_list(settings, where))]
+    if config is not None:
+        settings = load_config(config)
+        texts += [(t, f"{config} thresholds[{i}]")
+                  for i, t in enumerate(_threshold_list(settings, str(config)))]
+    texts += [(t, "--threshold") for t in cli]
+    thresholds: list[Threshold] = []
+    seen: set[str] = set()
+    for text, source in texts:
+        threshold = parse_threshold(text, source=source)
+        if threshold.describe() not in seen:
+            seen.add(threshold.describe())
+            thresholds.append(threshold)
+    return thresholds
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+def group_scenarios(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Scenarios by name (first-appearance order), repeats sorted by ``repeat_index``."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for scenario in doc["scenarios"]:
+        groups.setdefault(scenario["name"], []).append(scenario)
+    for repeats in groups.values():
+        repeats.sort(key=lambda s: s.get("repeat_index") or 0)
+    return groups
+
+
+_MISSING, _NO_SAMPLES, _OK = "missing", "no samples", "ok"
+
+
+def _lookup(scenario: dict[str, Any], metric: MetricPath) -> tuple[str, float | None]:
+    node: Any = scenario
+    parent: Any = None
+    for key in metric.path:
+        if not isinstance(node, dict) or key not in node:
+            return _MISSING, None
+        parent, node = node, node[key]
+    if node is None:
+        return _NO_SAMPLES, None
+    if isinstance(node, bool) or not isinstance(node, int | float):
+        raise HarnessError(
+            f"metric {metric.name!r} ({metric.describe()}) is not a number in scenario "
+            f"{scenario.get('name')!r}: it holds {type(node).__name__}"
+        )
+    counted = metric.path[-1] != "count" and isinstance(parent, dict) and "count" in parent
+    if counted and not parent["count"]:
+        return _NO_SAMPLES, None
+    if math.isnan(node):
+        return _NO_SAMPLES, None
+    return _OK, float(node)
+
+
+def _values(repeats: Iterable[dict[str, Any]], metric: MetricPath) -> tuple[list[float], set[str]]:
+    values: list[float] = []
+    states: set[str] = set()
+    for scenario in repeats:
+        state, value = _lookup(scenario, metric)
+        states.add(state)
+        if value is not None:
+            values.append(value)
+    return values, states
+
+
+def _known_metrics(doc: dict[str, Any]) -> list[str]:
+    names = set(METRIC_ALIASES)
+
+    def walk(node: Any, prefix: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, (*prefix, key))
+        elif isinstance(node, int | float) and not isinstance(node, bool):
+            names.add(".".join(prefix))
+
+    for scenario in doc["scenarios"]:
+        walk(scenario.get("metrics"), ())
+    return sorted(names)
+
+
+def _unknown_metric(threshold: Threshold, results: dict[str, Any], where: str) -> HarnessError:
+    known = _known_metrics(results)
+    close = difflib.get_close_matches(threshold.metric.name, known, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return HarnessError(
+        f"{threshold.source}: threshold {threshold.text!r} names metric "
+        f"{threshold.metric.name!r} ({threshold.metric.describe()}), which {where}{hint} "
+        "(see docs/gate.md for metric names)"
+    )
+
+
+def _reference(doc: dict[str, Any]) -> float | None:
+    reference = doc.get("reference")
+    value = reference.get(_REFERENCE_KEY) if isinstance(reference, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _range(values: Sequence[float]) -> str:
+    if len(values) == 1:
+        return format_value(values[0])
+    return f"{format_value(min(values))}..{format_value(max(values))}"
+
+
+def _worst(threshold: Threshold, values: Sequence[float], limit: float) -> float:
+    failing = [v for v in values if not threshold.holds(v, limit)]
+    if failing:
+        return max(failing, key=lambda v: abs(v - limit))
+    if threshold.op in ("<", "<="):
+        return max(values)
+    if threshold.op in (">", ">="):
+        return min(values)
+    return values[0]
+
+
+def evaluate(
+    results: dict[str, Any],
+    baseline: dict[str, Any] | None,
+    thresholds: Sequence[Threshold],
+    *,
+    scenarios: Sequence[str] | None = None,
+    check_status: bool = True,
+) -> GateOutcome:
+    """Apply ``thresholds`` to ``results`` (and ``baseline`` for relative limits).
+
+    :raises HarnessError: an unknown metric or scenario, a metric without samples, a relative
+        threshold the baseline cannot answer, or nothing to check (exit 2).
+    """
+    groups = group_scenarios(results)
+    if scenarios:
+        unknown = [name for name in scenarios if name not in groups]
+        if unknown:
+            raise HarnessError(
+                f"--scenario {', '.join(unknown)}: not in the results "
+                f"(have: {', '.join(groups) or 'none'})"
+            )
+        selected = [name for name in groups if name in scenarios]
+    else:
+        selected = list(groups)
+    base_groups = group_scenarios(baseline) if baseline is not None else {}
+    outcome = GateOutcome()
+    if check_status:
+        outcome.checks += [_status_check(name, groups[name], base_groups.get(name))
+                           for name in selected]
+    for threshold in thresholds:
+        outcome.checks += _threshold_checks(
+            threshold, results, baseline, groups, base_groups, selected
+        )
+    if not outcome.checks:
+        raise HarnessError("nothing to check: give --threshold, --config or enable status checks")
+    return outcome
+
+
+def _status_check(
+    name: str, repeats: list[dict[str, Any]], base: list[dict[str, Any]] | None
+) -> Check:
+    statuses = [s["status"] for s in repeats]
+    shown = ", ".join(statuses)
+    note = ""
+    if "invalid" in statuses:
+        verdict = INVALID
+        note = "the load generator saturated: the numbers do not measure the target"
+    elif any(s in _FAILED_STATUSES for s in statuses):
+        verdict = BREACH
+        failed = [
+            f"{inv.get('name')}" for s in repeats for inv in s.get("invariants") or []
+            if not inv.get("passed", True)
+        ]
+        note = "broken: " + ", ".join(dict.fromkeys(failed)) if failed else f"status {shown}"
+    else:
+        verdict = PASS
+    return Check(
+        expression="status == pass", metric="status", scenario=name, baseline=None,
+        current=None, limit="pass", verdict=verdict, note=note, source="status",
+        shown_current=shown,
+        shown_baseline=", ".join(s["status"] for s in base) if base else "—",
+    )
+
+
+def _threshold_checks(
+    threshold: Threshold,
+    results: dict[str, Any],
+    baseline: dict[str, Any] | None,
+    groups: dict[str, list[dict[str, Any]]],
+    base_groups: dict[str, list[dict[str, Any]]],
+    selected: list[str],
+) -> list[Check]:
+    if threshold.scenario is not None:
+        if threshold.scenario not in groups:
+            raise HarnessError(
+                f"{threshold.source}: threshold {threshold.text!r} names scenario "
+                f"{threshold.scenario!r}, which is not in the results "
+                f"(have: {', '.join(groups) or 'none'})"
+            )
+        if threshold.scenario not in selected:
+            return []
+        targets = [threshold.scenario]
+    else:
+        targets = selected
+    if threshold.limit.relative and baseline is None:
+        raise HarnessError(
+            f"{threshold.source}: threshold {threshold.text!r} is relative but no baseline "
+            "was given"
+        )
+    scoped = threshold.scenario is not None
+    checks: list[Check] = []
+    exists = measured = False
+    only_invalid = True
+    for name in targets:
+        all_repeats = groups[name]
+        repeats = [s for s in all_repeats if s["status"] != "invalid"]
+        values, states = _values(all_repeats, threshold.metric)
+        if states != {_MISSING}:
+            exists = True
+        if not repeats:
+            if states != {_MISSING}:
+                checks.append(_skip(threshold, name, "run invalid: not measured"))
+            continue
+        only_invalid = False
+        values, states = _values(repeats, threshold.metric)
+        if not values:
+            if states == {_MISSING}:
+                if scoped:
+                    raise _unknown_metric(threshold, results, f"scenario {name!r} does not have")
+                continue
+            if scoped:
+                raise HarnessError(
+                    f"{threshold.source}: threshold {threshold.text!r}: metric "
+                    f"{threshold.metric.name!r} has no samples in scenario {name!r} "
+                    "(count 0 or null): nothing to compare"
+                )
+            checks.append(_skip(threshold, name, "no samples (count 0 or null)"))
+            continue
+        measured = True
+        if threshold.limit.relative:
+            assert baseline is not None
+            check = _relative_check(threshold, name, values, results, baseline, base_groups)
+        else:
+            check = _absolute_check(threshold, name, values, base_groups.get(name))
+        checks.append(check)
+    if not exists:
+        raise _unknown_metric(threshold, results, "no scenario of the results has")
+    if not measured and not only_invalid:
+        raise HarnessError(
+            f"{threshold.source}: threshold {threshold.text!r}: metric "
+            f"{threshold.metric.name!r} has no samples in any scenario (count 0 or null)"
+        )
+    if threshold.limit.relative and not any(c.verdict != SKIP for c in checks) and measured:
+        raise HarnessError(
+            f"{threshold.source}: threshold {threshold.text!r}: the baseline has "
+            f"{threshold.metric.name!r} for none of the scenarios it applies to"
+        )
+    return checks
+
+
+def _skip(threshold: Threshold, scenario: str, note: str) -> Check:
+    return Check(
+        expression=threshold.describe(), metric=threshold.metric.name, scenario=scenario,
+        baseline=None, current=None, limit=threshold.limit.describe(), verdict=SKIP,
+        note=note, source=threshold.source,
+    )
+
+
+def _absolute_check(
+    threshold: Threshold,
+    scenario: str,
+    values: list[float],
+    base_repeats: list[dict[str, Any]] | None,
+) -> Check:
+    limit = threshold.limit.value(None)
+    failing = [v for v in values if not threshold.holds(v, limit)]
+    shown = _worst(threshold, values, limit)
+    notes = []
+    if len(values) > 1:
+        notes.append(f"worst of {len(values)} repeats ({_range(values)}); each must hold")
+    base_value = None
+    if base_repeats:
+        base_values, _ = _values([s for s in base_repeats if s["status"] != "invalid"],
+                                 threshold.metric)
+        if base_values:
+            base_value = statistics.median(base_values)
+    return Check(
+        expression=threshold.describe(), metric=threshold.metric.name, scenario=scenario,
+        baseline=base_value, current=shown, limit=f"{threshold.op} {format_value(limit)}",
+        verdict=BREACH if failing else PASS, note="; ".join(notes), source=threshold.source,
+    )
+
+
+def _relative_check(
+    threshold: Threshold,
+    scenario: str,
+    values: list[float],
+    results: dict[str, Any],
+    baseline: dict[str, Any],
+    base_groups: dict[str, list[dict[str, Any]]],
+) -> Check:
+    scoped = threshold.scenario is not None
+    base_repeats = base_groups.get(scenario)
+    if base_repeats is None:
+        if scoped:
+            raise HarnessError(
+                f"{threshold.source}: threshold {threshold.text!r}: the baseline has no "
+                f"scenario {scenario!r}"
+            )
+        return _skip(threshold, scenario, "not in the baseline")
+    valid = [s for s in base_repeats if s["status"] != "invalid"]
+    if not valid:
+        raise HarnessError(
+            f"baseline: scenario {scenario!r} is invalid in every repeat (the load generator "
+            "saturated); record the baseline again"
+        )
+    base_values, states = _values(valid, threshold.metric)
+    if not base_values:
+        reason = "does not have" if states == {_MISSING} else "has no samples of"
+        if scoped:
+            raise HarnessError(
+                f"{threshold.source}: threshold {threshold.text!r}: the baseline's scenario "
+                f"{scenario!r} {reason} {threshold.metric.name!r}"
+            )
+        return _skip(threshold, scenario, f"the baseline {reason} this metric")
+
+    notes: list[str] = []
+    if threshold.metric.throughput:
+        current_ref, base_ref = _reference(results), _reference(baseline)
+        if current_ref is not None and base_ref is not None:
+            scale = current_ref / base_ref
+            base_values = [v * scale for v in base_values]
+            notes.append(
+                f"normalised: throughput / asyncio.Queue reference "
+                f"(baseline scaled x{scale:.3g} to this machine)"
+            )
+        else:
+            notes.append("raw throughput (a reference is missing in one of the files)")
+    base_median = statistics.median(base_values)
+    current_median = statistics.median(values)
+    limit = threshold.limit.value(base_median)
+    crossed = not threshold.holds(current_median, limit)
+    if len(values) > 1 or len(base_values) > 1:
+        overlap = min(values) <= max(base_values) and min(base_values) <= max(values)
+        ranges = f"{_range(values)} vs baseline {_range(base_values)}"
+        notes.insert(0, f"medians of {len(values)} vs {len(base_values)} repeats")
+        if overlap:
+            notes.append(f"within noise: ranges {ranges} overlap")
+        else:
+            notes.append(f"outside noise: ranges {ranges} do not overlap")
+    else:
+        overlap = False
+        notes.append("1 run each: noise unknown (use --repeat)")
+    excused = crossed and overlap and threshold.op not in ("==", "!=")
+    if excused:
+        notes.append("limit crossed within noise: not a breach")
+    return Check(
+        expression=threshold.describe(), metric=threshold.metric.name, scenario=scenario,
+        baseline=base_median, current=current_median,
+        limit=f"{threshold.op} {format_value(limit)}",
+        verdict=BREACH if crossed and not excused else PASS, note="; ".join(notes),
+        source=threshold.source,
+    )
+
+
+# --- reporting ------------------------------------------------------------------------------
+
+
+def junit_cases(outcome: GateOutcome) -> list[JUnitCase]:
+    """One JUnit test case per check: breaches fail, invalid runs error, skips are skipped."""
+    cases = []
+    for check in outcome.checks:
+        message = (
+            f"{check.metric} = {check.current_text()} (limit {check.limit}, "
+            f"baseline {check.baseline_text()})"
+        )
+        if check.note:
+            message += f"; {check.note}"
+        result = {BREACH: "failure", INVALID: "error", SKIP: "skipped"}.get(check.verdict, "pass")
+        cases.append(JUnitCase(
+            name=f"{check.scenario}: {check.expression}",
+            classname=f"stageflow_stress.gate.{check.scenario}",
+            outcome=result,
+            message=message if result != "pass" else "",
+            details=f"source: {check.source}" if result != "pass" else "",
+        ))
+    return cases
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def gate_markdown(outcome: GateOutcome, header: str) -> str:
+    """A Markdown summary (for ``$GITHUB_STEP_SUMMARY``)."""
+    lines = [
+        f"### stageflow-stress gate: {outcome.verdict}",
+        "",
+        header,
+        "",
+        "| Check | Scenario | Baseline | Current | Limit | Verdict | Note |",
+        "|---|---|---:|---:|---|---|---|",
+    ]
+    for c in outcome.checks:
+        lines.append(
+            f"| `{_md(c.expression)}` | {_md(c.scenario)} | {_md(c.baseline_text())} | "
+            f"{_md(c.current_text())} | {_md(c.limit)} | **{c.verdict}** | {_md(c.note)} |"
+        )
+    return "\n".join(lines) + "\n\n"
