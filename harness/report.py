@@ -1,0 +1,686 @@
+"""The final report in the TRANSFORM-007 structure, regenerated from results and ledgers only.
+
+:func:`build_report` is a pure function of its inputs: no clock, no environment, sorted
+iteration, fixed number formats. The same results document, ledgers and source list give a
+byte-identical Markdown text. Sections: run header, Executive Summary, Hypotheses, Test
+Results, Performance Analysis, Side-by-side comparison (when the results carry
+``compare``), Findings, Developer Experience, Recommendations, Conclusion, Appendix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.ledgers import KINDS, PRIORITIES, SEVERITIES
+from scenarios.registry import HYPOTHESES
+
+__all__ = ["SourceFile", "build_report", "verdict"]
+
+_KIND_TITLES = {
+    "bug": "Bugs",
+    "dx": "DX issues",
+    "improvement": "Improvements",
+    "strength": "Strengths",
+}
+_FAILED = ("fail", "error", "timeout")
+_STATUS_ORDER = ("pass", "fail", "timeout", "error", "invalid")
+_HYPOTHESIS_STATUSES = ("supported", "refuted", "inconclusive", "untested")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file the report was built from: the path as shown and its content."""
+
+    path: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    text = "—" if value is None or value == "" else str(value)
+    return text.replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _ms(value: Any) -> str:
+    number = _num(value)
+    return "—" if number is None else f"{number:.3f}"
+
+
+def _count(value: Any) -> str:
+    number = _num(value)
+    return "—" if number is None else f"{number:,.0f}"
+
+
+def _rate(value: Any) -> str:
+    number = _num(value)
+    return "—" if number is None else f"{number:,.0f}"
+
+
+def _ratio(value: Any, digits: int = 4) -> str:
+    number = _num(value)
+    return "—" if number is None else f"{number:.{digits}f}"
+
+
+def _bytes(value: Any) -> str:
+    number = _num(value)
+    if number is None:
+        return "—"
+    return f"{number / 1048576:,.1f} MiB"
+
+
+def _duration(value: Any) -> str:
+    number = _num(value)
+    if number is None:
+        return "—"
+    return f"{number / 1000:.2f} s" if number >= 1000 else f"{number:.1f} ms"
+
+
+def _get(node: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], align: str = "") -> list[str]:
+    align = align or "l" * len(header)
+    marks = {"l": "---", "r": "---:", "c": ":---:"}
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(marks[a] for a in align) + "|",
+    ]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _target_text(target: Any) -> str:
+    if not isinstance(target, Mapping):
+        return "—"
+    version = target.get("version")
+    return f"{target.get('name')} {version}" if version else str(target.get("name"))
+
+
+def _fence(text: str) -> list[str]:
+    stripped = text.strip("\n")
+    if stripped.startswith(("stageflow-stress", "python -c", "python -m", "$ ")):
+        lang = "shell"
+    elif "import " in stripped or "await " in stripped:
+        lang = "python"
+    else:
+        lang = "text"
+    ticks = "```"
+    while ticks in stripped:
+        ticks += "`"
+    return [f"{ticks}{lang}", stripped, ticks]
+
+
+def _id_key(entry: Mapping[str, Any]) -> tuple[int, str]:
+    match = re.search(r"(\d+)$", str(entry.get("id", "")))
+    return (int(match.group(1)) if match else 0, str(entry.get("id", "")))
+
+
+# --- results helpers ------------------------------------------------------------------------
+
+
+def _label(scenario: Mapping[str, Any], repeated: bool) -> str:
+    if repeated:
+        return f"{scenario['name']} #{scenario.get('repeat_index', 0)}"
+    return str(scenario["name"])
+
+
+def _is_repeated(scenarios: Sequence[Mapping[str, Any]]) -> bool:
+    names = [s["name"] for s in scenarios]
+    return len(names) != len(set(names))
+
+
+def _failed_invariants(scenario: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [i for i in scenario.get("invariants") or []
+            if isinstance(i, Mapping) and not i.get("passed", True)]
+
+
+def verdict(results: Mapping[str, Any]) -> tuple[str, str]:
+    """``(PASS|FAIL|INVALID, one sentence)`` for a results document."""
+    scenarios = results["scenarios"]
+    target = _target_text(results.get("target"))
+    invalid = [s for s in scenarios if s["status"] == "invalid"]
+    failed = [s for s in scenarios if s["status"] in _FAILED]
+    if invalid:
+        names = ", ".join(sorted({s["name"] for s in invalid}))
+        return "INVALID", (
+            f"{len(invalid)} of {len(scenarios)} scenario runs were invalid ({names}): the load "
+            f"generator saturated, so their numbers do not measure {target}."
+        )
+    if failed:
+        parts = []
+        for s in failed:
+            broken = ", ".join(str(i.get("name")) for i in _failed_invariants(s))
+            parts.append(f"{s['name']} ({s['status']}" + (f": {broken})" if broken else ")"))
+        return "FAIL", (
+            f"{len(failed)} of {len(scenarios)} scenario runs did not pass against {target}: "
+            + "; ".join(parts) + "."
+        )
+    if not scenarios:
+        return "INVALID", "The results hold no scenario."
+    return "PASS", f"All {len(scenarios)} scenario runs passed against {target}."
+
+
+def _max_by(scenarios: Sequence[Mapping[str, Any]], *path: str) -> tuple[float, str] | None:
+    best: tuple[float, str] | None = None
+    for scenario in scenarios:
+        value = _num(_get(scenario, "metrics", *path))
+        if path[0] in ("latency_ms", "service_ms") and not _get(
+            scenario, "metrics", path[0], "count"
+        ):
+            continue
+        if value is not None and (best is None or value > best[0]):
+            best = (value, str(scenario["name"]))
+    return best
+
+
+def _total(scenarios: Sequence[Mapping[str, Any]], key: str) -> float | None:
+    values = [_num(_get(s, "metrics", key)) for s in scenarios]
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+# --- sections -------------------------------------------------------------------------------
+
+
+def _header(results: Mapping[str, Any]) -> list[str]:
+    target = results.get("target") or {}
+    env = results.get("environment") or {}
+    suite = results.get("suite") or "custom"
+    title = f"# Stress Test Report: {target.get('name')} {target.get('version')} — {suite} suite"
+    environment = ", ".join(
+        part for part in (
+            f"Python {env['python']}" if env.get("python") else "",
+            str(env.get("platform") or ""),
+            f"{env['cpu_count']} CPUs" if env.get("cpu_count") else "",
+        ) if part
+    )
+    rows = [
+        ("Run ID", f"`{results['run_id']}`"),
+        ("Target", target.get("name")),
+        ("Version", target.get("version")),
+        ("Date", results.get("created_at")),
+        ("Suite", f"{suite} ({'quick' if results.get('quick') else 'full'})"),
+        ("Seed", results.get("seed")),
+        ("Repeats", results.get("repeat", 1)),
+        ("Command", f"`{results['command']}`" if results.get("command") else None),
+        ("Environment", environment or None),
+        ("Git commit", f"`{env['git_commit']}`" if env.get("git_commit") else None),
+    ]
+    return [title, "", *_table(("Field", "Value"), rows), ""]
+
+
+def _findings_counts(ledgers: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    rows = []
+    for kind in KINDS:
+        by_target: dict[str, Counter[str]] = {}
+        for entry in ledgers.get(kind, ()):
+            counter = by_target.setdefault(_target_text(entry.get("target")), Counter())
+            counter[str(entry.get("status"))] += 1
+        for target in sorted(by_target):
+            c = by_target[target]
+            rows.append((_KIND_TITLES[kind], target, c["open"], c["fixed"], c["wontfix"],
+                         sum(c.values())))
+    if not rows:
+        return ["The ledgers hold no findings.", ""]
+    return [*_table(("Type", "Target", "Open", "Fixed", "Won't fix", "Total"), rows,
+                    "llrrrr"), ""]
+
+
+def _key_metrics(results: Mapping[str, Any]) -> list[str]:
+    scenarios = results["scenarios"]
+    statuses = Counter(s["status"] for s in scenarios)
+    status_text = ", ".join(f"{statuses[s]} {s}" for s in _STATUS_ORDER if statuses[s])
+    rows: list[tuple[str, str]] = [
+        ("Scenario runs", f"{len(scenarios)} ({status_text or 'none'})"),
+    ]
+    for key, label in (("sent", "Chunks sent"), ("delivered", "Chunks delivered"),
+                       ("dropped", "Chunks dropped (with event)"), ("lost", "Chunks lost"),
+                       ("duplicated", "Chunks duplicated")):
+        total = _total(scenarios, key)
+        if total is not None:
+            rows.append((label, _count(total)))
+    peak = _max_by(scenarios, "throughput_cps")
+    if peak:
+        rows.append(("Peak throughput", f"{_rate(peak[0])} chunks/s ({peak[1]})"))
+    for stat, label in (("p50", "P50"), ("p95", "P95"), ("p99", "P99"), ("p999", "P99.9")):
+        worst = _max_by(scenarios, "latency_ms", stat)
+        if worst:
+            rows.append((f"Worst {label} latency", f"{_ms(worst[0])} ms ({worst[1]})"))
+    memory = _max_by(scenarios, "memory", "peak_bytes")
+    if memory:
+        rows.append(("Peak memory", f"{_bytes(memory[0])} ({memory[1]})"))
+    reference = _num(_get(results, "reference", "asyncio_queue_items_per_s"))
+    if reference is not None:
+        rows.append(("Reference asyncio.Queue", f"{_rate(reference)} items/s (same run)"))
+    hypotheses = Counter(
+        str(_get(results, "hypotheses", h, "status") or "untested") for h in HYPOTHESES
+    )
+    rows.append(("Hypotheses", ", ".join(
+        f"{hypotheses[s]} {s}" for s in _HYPOTHESIS_STATUSES if hypotheses[s]
+    )))
+    return [*_table(("Metric", "Value"), rows), ""]
+
+
+def _executive_summary(
+    results: Mapping[str, Any], ledgers: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> list[str]:
+    word, sentence = verdict(results)
+    return [
+        "## Executive Summary",
+        "",
+        f"**Verdict: {word}.** {sentence}",
+        "",
+        "### Findings in the ledgers",
+        "",
+        *_findings_counts(ledgers),
+        "### Key metrics",
+        "",
+        *_key_metrics(results),
+    ]
+
+
+def _hypotheses(results: Mapping[str, Any]) -> list[str]:
+    recorded = results.get("hypotheses") or {}
+    names = list(HYPOTHESES) + sorted(h for h in recorded if h not in HYPOTHESES)
+    rows = []
+    for name in names:
+        entry = recorded.get(name) if isinstance(recorded, Mapping) else None
+        entry = entry if isinstance(entry, Mapping) else {}
+        rows.append((name, HYPOTHESES.get(name, "—"), entry.get("status", "untested"),
+                     entry.get("evidence")))
+    return ["## Hypotheses", "",
+            *_table(("#", "Hypothesis", "Status", "Evidence"), rows), ""]
+
+
+def _test_results(results: Mapping[str, Any]) -> list[str]:
+    scenarios = results["scenarios"]
+    repeated = _is_repeated(scenarios)
+    rows = []
+    for s in scenarios:
+        m = s.get("metrics") or {}
+        rows.append((
+            _label(s, repeated), s.get("category"), ", ".join(s.get("hypotheses") or []) or None,
+            s["status"].upper(), _duration(s.get("duration_ms")), _count(m.get("sent")),
+            _count(m.get("delivered")), _count(m.get("dropped")), _count(m.get("lost")),
+            _rate(m.get("throughput_cps")),
+            _ms(_get(m, "latency_ms", "p99")) if _get(m, "latency_ms", "count") else "—",
+        ))
+    lines = ["## Test Results", ""]
+    if not rows:
+        return [*lines, "No scenario ran.", ""]
+    lines += _table(
+        ("Scenario", "Category", "Hypotheses", "Status", "Duration", "Sent", "Delivered",
+         "Dropped", "Lost", "Chunks/s", "P99 ms"),
+        rows, "lllllrrrrrr",
+    )
+    lines.append("")
+    problems = [s for s in scenarios if s["status"] != "pass"]
+    if problems:
+        lines += ["### What did not pass", ""]
+        for s in problems:
+            label = _label(s, repeated)
+            broken = _failed_invariants(s)
+            for invariant in broken:
+                lines.append(f"- **{label}** ({s['status']}): `{invariant.get('name')}` — "
+                             f"{_inline(invariant.get('detail'))}")
+            error = s.get("error")
+            if error:
+                text = error.get("message") or error.get("type") if isinstance(
+                    error, Mapping) else error
+                lines.append(f"- **{label}** ({s['status']}): {_inline(text)}")
+            if not broken and not error:
+                lines.append(f"- **{label}** ({s['status']})")
+            reproduction = next(
+                (i.get("reproduction") for i in broken if i.get("reproduction")), None
+            )
+            if reproduction:
+                lines.append(f"  - reproduce: `{_inline(reproduction)}`")
+        lines.append("")
+    return lines
+
+
+def _inline(value: Any) -> str:
+    return str(value or "").replace("\n", " ").replace("`", "'")
+
+
+def _performance(results: Mapping[str, Any]) -> list[str]:
+    scenarios = results["scenarios"]
+    repeated = _is_repeated(scenarios)
+    reference = _num(_get(results, "reference", "asyncio_queue_items_per_s"))
+    lines = ["## Performance Analysis", ""]
+
+    lines += ["### Throughput", ""]
+    if reference is not None:
+        lines += [f"Reference: a bare `asyncio.Queue` moved {_rate(reference)} items/s in the "
+                  "same run on the same machine; the ratio column divides by it.", ""]
+    rows = [(_label(s, repeated), _rate(_get(s, "metrics", "throughput_cps")),
+             _ratio(_num(_get(s, "metrics", "throughput_cps")) / reference)
+             if reference and _num(_get(s, "metrics", "throughput_cps")) is not None else None)
+            for s in scenarios]
+    lines += [*_table(("Scenario", "Chunks/s", "Ratio to asyncio.Queue"), rows, "lrr"), ""]
+
+    for key, title, note in (
+        ("latency_ms", "Latency",
+         "From each chunk's intended send time to its receipt (coordinated omission "
+         "corrected), in milliseconds."),
+        ("service_ms", "Service time",
+         "From the actual put to receipt, in milliseconds."),
+    ):
+        rows = []
+        for s in scenarios:
+            stats = _get(s, "metrics", key)
+            if not isinstance(stats, Mapping):
+                continue
+            has = bool(stats.get("count"))
+            rows.append((_label(s, repeated), _count(stats.get("count")),
+                         *(_ms(stats.get(p)) if has else "—"
+                           for p in ("p50", "p95", "p99", "p999", "max", "mean"))))
+        if rows:
+            lines += [f"### {title}", "", note, "",
+                      *_table(("Scenario", "Samples", "P50", "P95", "P99", "P99.9", "Max",
+                               "Mean"), rows, "lrrrrrrr"), ""]
+
+    rows = [(_label(s, repeated), _bytes(_get(s, "metrics", "memory", "peak_bytes")),
+             _count(_get(s, "metrics", "memory", "growth_bytes_per_s")))
+            for s in scenarios if isinstance(_get(s, "metrics", "memory"), Mapping)]
+    if rows:
+        lines += ["### Memory", "",
+                  *_table(("Scenario", "Peak", "Growth (bytes/s)"), rows, "lrr"), ""]
+
+    rows = []
+    for s in scenarios:
+        slo = _get(s, "metrics", "slo")
+        if isinstance(slo, Mapping):
+            rows.append((_label(s, repeated), _count(slo.get("underruns")),
+                         _ms(slo.get("underrun_ms")), _ratio(slo.get("drop_ratio")),
+                         _ms(slo.get("recovery_ms")), _ms(slo.get("loop_lag_ms_max"))))
+    if rows:
+        lines += ["### Service levels", "",
+                  *_table(("Scenario", "Underruns", "Underrun ms", "Drop ratio", "Recovery ms",
+                           "Max loop lag ms"), rows, "lrrrrr"), ""]
+    return lines
+
+
+def _compare(results: Mapping[str, Any]) -> list[str]:
+    compare = results.get("compare")
+    if compare is None:
+        return []
+    lines = ["## Side-by-side comparison", ""]
+    runs = compare.get("targets") if isinstance(compare, Mapping) else compare
+    columns: list[tuple[str, dict[str, Mapping[str, Any]]]] = []
+    if isinstance(runs, list):
+        for run in runs:
+            if not isinstance(run, Mapping) or not isinstance(run.get("scenarios"), list):
+                continue
+            label = _target_text(run.get("target") or run)
+            by_name: dict[str, Mapping[str, Any]] = {}
+            for s in run["scenarios"]:
+                if isinstance(s, Mapping) and "name" in s:
+                    by_name.setdefault(str(s["name"]), s)
+            columns.append((label, by_name))
+    if not columns:
+        keys = ", ".join(sorted(map(str, compare))) if isinstance(compare, Mapping) else "—"
+        return [*lines, f"The results carry a `compare` section in a shape this report does not "
+                        f"read (keys: {keys}).", ""]
+    names = sorted({name for _, by_name in columns for name in by_name})
+    header = ["Scenario", "Metric", *(label for label, _ in columns)]
+    rows = []
+    for name in names:
+        for metric, fmt in (("status", None), ("throughput_cps", _rate),
+                            ("latency p99 ms", _ms), ("lost", _count)):
+            cells = []
+            for _, by_name in columns:
+                s = by_name.get(name)
+                if s is None:
+                    cells.append(None)
+                elif metric == "status":
+                    cells.append(str(s.get("status", "—")).upper())
+                elif metric == "latency p99 ms":
+                    has = _get(s, "metrics", "latency_ms", "count")
+                    cells.append(_ms(_get(s, "metrics", "latency_ms", "p99")) if has else "—")
+                else:
+                    assert fmt is not None
+                    cells.append(fmt(_get(s, "metrics", metric)))
+            rows.append((name, metric, *cells))
+    return [*lines, *_table(header, rows, "ll" + "r" * len(columns)), ""]
+
+
+def _entry_lines(entry: Mapping[str, Any], kind: str) -> list[str]:
+    lines = [f"#### {entry.get('id')}: {entry.get('title')}", ""]
+    rank = entry.get("priority") if kind == "improvement" else entry.get("severity")
+    source = entry.get("source") or ("run" if entry.get("fingerprint") else "manual")
+    if entry.get("origin"):
+        source = f"{source} ({entry['origin']})"
+    header = ["Category", "Component", "Target", "Status", "Source"]
+    row = [entry.get("category"), entry.get("component"), _target_text(entry.get("target")),
+           entry.get("status"), source]
+    if kind != "strength":
+        header.insert(0, "Priority" if kind == "improvement" else "Severity")
+        row.insert(0, rank)
+    lines += _table(header, [row])
+    lines.append("")
+    if entry.get("description"):
+        lines += [str(entry["description"]), ""]
+    if entry.get("reproduction"):
+        lines += ["**Reproduction**", "", *_fence(str(entry["reproduction"])), ""]
+    for key, label in (("expected", "Expected"), ("actual", "Actual"), ("impact", "Impact"),
+                       ("recommendation", "Recommendation"), ("notes", "Notes")):
+        if entry.get(key):
+            lines += [f"**{label}:** {_inline(entry[key])}", ""]
+    ours = entry.get("our_library")
+    if isinstance(ours, Mapping) and ours.get("answer"):
+        docs = f" (see `{ours['docs']}`)" if ours.get("docs") else ""
+        lines += [f"**What {ours.get('name', 'our library')} does:** "
+                  f"{_inline(ours['answer'])}{docs}", ""]
+    seen = _seen(entry)
+    if seen:
+        lines += [seen, ""]
+    return lines
+
+
+def _seen(entry: Mapping[str, Any]) -> str:
+    if not entry.get("first_seen") and not entry.get("last_seen_run"):
+        return ""
+    text = f"**Seen:** first {entry.get('first_seen')}"
+    if entry.get("first_seen_run"):
+        text += f" (run `{entry['first_seen_run']}`)"
+    text += f", last {entry.get('last_seen')}"
+    if entry.get("last_seen_run"):
+        text += f" (run `{entry['last_seen_run']}`)"
+    if entry.get("seen_count"):
+        text += f", {entry['seen_count']} run(s)"
+    if entry.get("status") == "fixed" and entry.get("fixed_in_run"):
+        text += f"; fixed as of run `{entry['fixed_in_run']}`"
+        if entry.get("fixed_in_version"):
+            text += f" (version {entry['fixed_in_version']})"
+    return text + "."
+
+
+def _findings(ledgers: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    lines = ["## Findings", ""]
+    for kind in KINDS:
+        entries = sorted(ledgers.get(kind, ()), key=_id_key)
+        lines += [f"### {_KIND_TITLES[kind]} ({len(entries)})", ""]
+        if not entries:
+            lines += ["None recorded.", ""]
+        for entry in entries:
+            lines += _entry_lines(entry, kind)
+    return lines
+
+
+def _developer_experience(dx_scores: Sequence[Mapping[str, Any]]) -> list[str]:
+    lines = ["## Developer Experience", ""]
+    if not dx_scores:
+        return [*lines, "No scores recorded in `dx.json`.", ""]
+    ordered = sorted(dx_scores, key=lambda s: (_target_text(s.get("target")),
+                                               str(s.get("source", ""))))
+    for score_set in ordered:
+        scale = score_set.get("scale", 5)
+        scale_text = _plain(scale)
+        origin = ", ".join(str(x) for x in (score_set.get("source"), score_set.get("origin")) if x)
+        lines += [f"### {_target_text(score_set.get('target'))}"
+                  + (f" ({origin})" if origin else ""), ""]
+        rows = [(c.get("name"), f"{_plain(c.get('score'))}/{scale_text}")
+                for c in score_set.get("categories") or []]
+        overall = score_set.get("overall")
+        if overall is None and rows:
+            overall = round(statistics.fmean(
+                float(c.get("score", 0)) for c in score_set.get("categories") or []), 1)
+        rows.append(("**Overall**", f"**{_plain(overall)}/{scale_text}**"))
+        lines += [*_table(("Category", "Score"), rows, "lr"), ""]
+    return lines
+
+
+def _plain(value: Any) -> str:
+    number = _num(value)
+    if number is None:
+        return "—"
+    return str(int(number)) if number.is_integer() else f"{number:g}"
+
+
+def _recommendations(ledgers: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    lines = ["## Recommendations", ""]
+    bugs = sorted(
+        (e for e in ledgers.get("bug", ()) if e.get("status") == "open"),
+        key=lambda e: (_rank(e.get("severity"), SEVERITIES), _id_key(e)),
+    )
+    improvements = sorted(
+        (e for e in ledgers.get("improvement", ()) if e.get("status") == "open"),
+        key=lambda e: (_rank(e.get("priority"), PRIORITIES), _id_key(e)),
+    )
+    items = []
+    for entry in bugs:
+        items.append(f"**{entry['id']}** ({entry.get('severity')}, "
+                     f"{_target_text(entry.get('target'))}): {_inline(entry.get('title'))} — "
+                     f"{_inline(entry.get('recommendation') or 'fix it')}")
+    for entry in improvements:
+        items.append(f"**{entry['id']}** ({entry.get('priority')}, "
+                     f"{_target_text(entry.get('target'))}): {_inline(entry.get('title'))} — "
+                     f"{_inline(entry.get('recommendation') or entry.get('title'))}")
+    if not items:
+        return [*lines, "No open bug or improvement in the ledgers.", ""]
+    return [*lines, *(f"{n}. {item}" for n, item in enumerate(items, 1)), ""]
+
+
+def _rank(value: Any, order: Sequence[str]) -> int:
+    return order.index(value) if value in order else len(order)
+
+
+def _conclusion(
+    results: Mapping[str, Any], ledgers: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> list[str]:
+    scenarios = results["scenarios"]
+    target = results.get("target") or {}
+    word, sentence = verdict(results)
+    recorded = results.get("hypotheses") or {}
+    by_status: dict[str, list[str]] = {}
+    for name in HYPOTHESES:
+        status = str(_get(recorded, name, "status") or "untested")
+        by_status.setdefault(status, []).append(name)
+    hypothesis_text = "; ".join(
+        f"{status}: {', '.join(by_status[status])}"
+        for status in (*_HYPOTHESIS_STATUSES, *sorted(set(by_status) - set(_HYPOTHESIS_STATUSES)))
+        if by_status.get(status)
+    )
+    paragraphs = [f"{sentence} Hypotheses — {hypothesis_text}."]
+
+    performance = []
+    peak = _max_by(scenarios, "throughput_cps")
+    if peak:
+        performance.append(f"peak throughput was {_rate(peak[0])} chunks/s ({peak[1]})")
+    p99 = _max_by(scenarios, "latency_ms", "p99")
+    if p99:
+        performance.append(f"the worst P99 latency {_ms(p99[0])} ms ({p99[1]})")
+    p999 = _max_by(scenarios, "latency_ms", "p999")
+    if p999:
+        performance.append(f"the worst P99.9 {_ms(p999[0])} ms ({p999[1]})")
+    lost = _total(scenarios, "lost")
+    if lost is not None:
+        performance.append(f"{_count(lost)} chunks were lost without an event")
+    if performance:
+        text = "; ".join(performance)
+        paragraphs.append(text[0].upper() + text[1:] + ".")
+
+    name = target.get("name")
+    mine = [e for kind in ("bug", "dx")
+            for e in sorted(ledgers.get(kind, ()), key=_id_key)
+            if _get(e, "target", "name") == name]
+    open_ids = [e["id"] for e in mine if e.get("status") == "open"]
+    fixed_ids = [e["id"] for e in mine if e.get("status") == "fixed"]
+    finding_text = (f"The ledgers hold {len(open_ids)} open bug/DX finding(s) against {name}"
+                    + (f" ({', '.join(open_ids)})" if open_ids else ""))
+    if fixed_ids:
+        finding_text += f" and {len(fixed_ids)} fixed ({', '.join(fixed_ids)})"
+    paragraphs.append(finding_text + ".")
+    others = sorted({_target_text(e.get("target")) for kind in KINDS
+                     for e in ledgers.get(kind, ()) if _get(e, "target", "name") != name})
+    if others:
+        paragraphs.append(f"They also hold findings about {', '.join(others)}; see Findings.")
+    if word == "INVALID":
+        paragraphs.append("Re-run on a quieter machine or with a lower load before drawing "
+                          "conclusions from the numbers.")
+    lines = ["## Conclusion", ""]
+    for paragraph in paragraphs:
+        lines += [paragraph, ""]
+    return lines
+
+
+def _appendix(sources: Sequence[SourceFile]) -> list[str]:
+    rows = [(f"`{s.path}`", f"`{s.sha256}`") for s in sorted(sources, key=lambda s: s.path)]
+    return ["## Appendix: files this report was built from", "",
+            *_table(("File", "SHA-256"), rows), ""]
+
+
+def build_report(
+    results: Mapping[str, Any],
+    ledgers: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    dx_scores: Sequence[Mapping[str, Any]] = (),
+    sources: Sequence[SourceFile] = (),
+) -> str:
+    """The report as Markdown: a pure function of its arguments.
+
+    ``ledgers`` maps each kind (bug, dx, improvement, strength) to its entries;
+    ``dx_scores`` is ``dx.json``'s ``scores``; ``sources`` are listed with their SHA-256.
+    """
+    sections = [
+        _executive_summary(results, ledgers),
+        _hypotheses(results),
+        _test_results(results),
+        _performance(results),
+        _compare(results),
+        _findings(ledgers),
+        _developer_experience(dx_scores),
+        _recommendations(ledgers),
+        _conclusion(results, ledgers),
+    ]
+    lines = _header(results)
+    for number, section in enumerate((s for s in sections if s), 1):
+        lines += [f"## {number}. {section[0].removeprefix('## ')}", *section[1:]]
+    lines += _appendix(sources)
+    while lines and lines[-1] == "":
+        lines.pop()
+    return "\n".join(lines) + "\n"
