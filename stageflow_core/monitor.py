@@ -78,7 +78,8 @@ class BackpressureMonitor:
     Throttling starts when the fill reaches ``high_water_mark`` percent and ends when it
     falls to ``low_water_mark`` percent or below. Used on its own through the ``record_*``
     methods, or owned by a ``ChunkQueue``, which keeps it up to date on every put and get
-    (then ``fill_percentage`` is the queue's current fill).
+    (then ``fill_percentage`` is the queue's current fill, and the ``record_*`` methods,
+    meant for standalone use, must not be called on it).
 
     :raises ValueError: marks outside ``0 <= low_water_mark <= high_water_mark <= 100``.
     """
@@ -90,7 +91,7 @@ class BackpressureMonitor:
         "_high_water",
         "_low_water",
         "_max_queue_size",
-        "_size_probe",
+        "_sync",
         "_throttle_starts",
         "_throttling",
         "_total_blocked_ms",
@@ -115,7 +116,8 @@ class BackpressureMonitor:
         self._throttling = False
         self._throttle_starts = 0
         self._fill_pct = 0.0
-        self._size_probe: Callable[[], float] | None = None
+        # Set by an owning ChunkQueue: refreshes the counters it keeps itself.
+        self._sync: Callable[[], None] | None = None
 
     @property
     def high_water_mark(self) -> float:
@@ -130,6 +132,8 @@ class BackpressureMonitor:
     @property
     def stats(self) -> BackpressureStats:
         """The counters in the reference's shape (a new object on every call)."""
+        if self._sync is not None:
+            self._sync()
         return BackpressureStats(
             total_items=self._total_items,
             dropped_items=self._dropped_items,
@@ -140,6 +144,8 @@ class BackpressureMonitor:
 
     def statistics(self) -> MonitorStatistics:
         """A frozen snapshot of every counter and the throttle state."""
+        if self._sync is not None:
+            self._sync()
         return MonitorStatistics(
             total_items=self._total_items,
             dropped_items=self._dropped_items,
@@ -188,6 +194,6 @@ class BackpressureMonitor:
     @property
     def fill_percentage(self) -> float:
         """Fill in percent: the owning queue's current fill, else the last ``record_put``."""
-        if self._size_probe is not None:
-            return self._size_probe()
+        if self._sync is not None:
+            self._sync()
         return self._fill_pct

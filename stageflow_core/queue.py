@@ -236,6 +236,8 @@ class ChunkQueue(Generic[T]):
         "_throttling",
         "_timeouts",
         "_total_got",
+        "_total_put",
+        "_watch",
     )
 
     def __init__(
@@ -269,15 +271,19 @@ class ChunkQueue(Generic[T]):
         self._monitor = BackpressureMonitor(
             high_water_mark=high_water_mark, low_water_mark=low_water_mark
         )
-        self._monitor._size_probe = self._fill_percentage
+        self._monitor._sync = self._sync_monitor
         self._throttle_on, self._throttle_off = _throttle_sizes(
             max_size, self._monitor.high_water_mark, self._monitor.low_water_mark
         )
         self._throttling = False
+        # A put that makes the size exceed _watch sets a new high-water mark or starts
+        # throttling (see _rise); one comparison on the hot path covers both.
+        self._watch = min(0, self._throttle_on - 1)
         self._items: deque[T] = deque()
         self._getters: deque[asyncio.Future[Any]] = deque()
         self._putters: deque[asyncio.Future[Any]] = deque()
         self._closed = False
+        self._total_put = 0
         self._total_got = 0
         self._dropped_oldest = 0
         self._dropped_newest = 0
@@ -318,8 +324,10 @@ class ChunkQueue(Generic[T]):
             f"overflow={self._policy.value} {state}>"
         )
 
-    def _fill_percentage(self) -> float:
-        return len(self._items) / self._max_size * 100
+    def _sync_monitor(self) -> None:
+        monitor = self._monitor
+        monitor._total_items = self._total_put
+        monitor._fill_pct = len(self._items) / self._max_size * 100
 
     # -- put --------------------------------------------------------------------------
 
@@ -340,13 +348,9 @@ class ChunkQueue(Generic[T]):
         if len(items) >= self._max_size and not self._make_room(item):
             return False
         items.append(item)
-        monitor = self._monitor
-        monitor._total_items += 1
-        size = len(items)
-        if size > monitor._max_queue_size:
-            monitor._max_queue_size = size
-        if size >= self._throttle_on and not self._throttling:
-            self._set_throttling(True, size)
+        self._total_put += 1
+        if len(items) > self._watch:
+            self._rise(len(items))
         if self._getters:
             _wake_next(self._getters)
         return True
@@ -379,7 +383,7 @@ class ChunkQueue(Generic[T]):
         """
         if timeout is not None:
             timeout = check_number("timeout", timeout, allow_inf=True)
-        if self._blocks and not self._closed and len(self._items) >= self._max_size:
+        if len(self._items) >= self._max_size and self._blocks and not self._closed:
             if item is None:
                 raise TypeError(_NONE_ITEM)
             loop = asyncio.get_running_loop()
@@ -396,11 +400,11 @@ class ChunkQueue(Generic[T]):
             items were queued, the rest were not.
         """
         batch = _as_batch(items)
-        before = self._monitor._total_items
+        before = self._total_put
         index = self._put_batch(batch, 0)
         if index < len(batch):
             raise self._refuse_rest(batch, index)
-        return self._monitor._total_items - before
+        return self._total_put - before
 
     def _refuse_rest(self, batch: Sequence[T], index: int) -> QueueFull:
         self._rejected += len(batch) - index
@@ -425,7 +429,7 @@ class ChunkQueue(Generic[T]):
         if timeout is not None:
             timeout = check_number("timeout", timeout, allow_inf=True)
         batch = _as_batch(items)
-        before = self._monitor._total_items
+        before = self._total_put
         index = self._put_batch(batch, 0)
         if index < len(batch):
             if not self._blocks:
@@ -435,7 +439,7 @@ class ChunkQueue(Generic[T]):
             while index < len(batch):
                 await self._wait_for_room(loop, deadline, timeout, index)
                 index = self._put_batch(batch, index)
-        return self._monitor._total_items - before
+        return self._total_put - before
 
     def _put_batch(self, batch: Sequence[T], start: int) -> int:
         """Queue ``batch[start:]`` while it fits; return the index of the first item not
@@ -457,13 +461,9 @@ class ChunkQueue(Generic[T]):
             end = start + room
         if end > start:
             items.extend(batch[start:end] if start or end < len(batch) else batch)
-            monitor = self._monitor
-            monitor._total_items += end - start
-            size = len(items)
-            if size > monitor._max_queue_size:
-                monitor._max_queue_size = size
-            if size >= self._throttle_on and not self._throttling:
-                self._set_throttling(True, size)
+            self._total_put += end - start
+            if len(items) > self._watch:
+                self._rise(len(items))
             getters = self._getters
             for _ in range(min(end - start, len(getters))):
                 _wake_next(getters)
@@ -681,7 +681,7 @@ class ChunkQueue(Generic[T]):
             max_size=self._max_size,
             overflow=self._policy.value,
             closed=self._closed,
-            total_put=monitor._total_items,
+            total_put=self._total_put,
             total_got=self._total_got,
             dropped_oldest=self._dropped_oldest,
             dropped_newest=self._dropped_newest,
@@ -698,12 +698,27 @@ class ChunkQueue(Generic[T]):
             emitter_errors=0 if self._emit is None else self._emit.errors,
         )
 
+    def _rise(self, size: int) -> None:
+        """The size exceeded ``_watch``: record a new high-water mark, start throttling."""
+        monitor = self._monitor
+        if size > monitor._max_queue_size:
+            monitor._max_queue_size = size
+        if size >= self._throttle_on and not self._throttling:
+            self._set_throttling(True, size)
+        else:
+            self._watch = self._watch_level()
+
+    def _watch_level(self) -> int:
+        peak = self._monitor._max_queue_size
+        return peak if self._throttling else min(peak, self._throttle_on - 1)
+
     def _set_throttling(self, on: bool, size: int) -> None:
         self._throttling = on
         monitor = self._monitor
         monitor._throttling = on
         if on:
             monitor._throttle_starts += 1
+        self._watch = self._watch_level()
         if self._emit is not None:
             self._emit.emit(
                 "stream.throttle_started" if on else "stream.throttle_ended",
