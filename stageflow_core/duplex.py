@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stageflow_core._checks import check_int, check_number
 from stageflow_core.audio import AudioChunk, AudioFormat
 from stageflow_core.buffer import BufferStatistics, StreamingBuffer, chunk_view
 from stageflow_core.events import EventEmitter, make_emitter
@@ -75,6 +76,13 @@ class StreamingAudioDuplex:
         playback_max_ms: float = 30_000,
         event_emitter: EventEmitter | None = None,
     ) -> None:
+        check_int("inbound_max_chunks", inbound_max_chunks, minimum=1)
+        target_ms = check_number("playback_target_ms", playback_target_ms)
+        max_ms = check_number("playback_max_ms", playback_max_ms)
+        if target_ms > max_ms:
+            raise ValueError(
+                f"playback_target_ms ({target_ms:g}) must be <= playback_max_ms ({max_ms:g})"
+            )
         self._outbound = StreamingBuffer(
             target_duration_ms=playback_target_ms,
             max_duration_ms=playback_max_ms,
