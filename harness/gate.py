@@ -441,7 +441,8 @@ def _threshold_checks(
 def _skip(threshold: Threshold, scenario: str, note: str) -> Check:
     return Check(
         expression=threshold.describe(), metric=threshold.metric.name, scenario=scenario,
-        baseline=None, current=None, limit=threshold.limit.describe(), verdict=SKIP,
+        baseline=None, current=None, limit=f"{threshold.op} {threshold.limit.describe()}",
+        verdict=SKIP,
         note=note, source=threshold.source,
     )
 
@@ -457,7 +458,7 @@ def _absolute_check(
     shown = _worst(threshold, values, limit)
     notes = []
     if len(values) > 1:
-        notes.append(f"worst of {len(values)} repeats ({_range(values)}); each must hold")
+        notes.append(f"worst of {len(values)} runs ({_range(values)})")
     base_value = None
     if base_repeats:
         base_values, _ = _values([s for s in base_repeats if s["status"] != "invalid"],
@@ -510,27 +511,21 @@ def _relative_check(
         if current_ref is not None and base_ref is not None:
             scale = current_ref / base_ref
             base_values = [v * scale for v in base_values]
-            notes.append(
-                f"normalised: throughput / asyncio.Queue reference "
-                f"(baseline scaled x{scale:.3g} to this machine)"
-            )
+            notes.append(f"normalised by reference (baseline x{scale:.3g})")
         else:
-            notes.append("raw throughput (a reference is missing in one of the files)")
+            notes.append("raw throughput: a reference is missing")
     base_median = statistics.median(base_values)
     current_median = statistics.median(values)
     limit = threshold.limit.value(base_median)
     crossed = not threshold.holds(current_median, limit)
     if len(values) > 1 or len(base_values) > 1:
         overlap = min(values) <= max(base_values) and min(base_values) <= max(values)
-        ranges = f"{_range(values)} vs baseline {_range(base_values)}"
-        notes.insert(0, f"medians of {len(values)} vs {len(base_values)} repeats")
-        if overlap:
-            notes.append(f"within noise: ranges {ranges} overlap")
-        else:
-            notes.append(f"outside noise: ranges {ranges} do not overlap")
+        where = "within" if overlap else "outside"
+        notes.insert(0, f"medians of {len(values)}/{len(base_values)} runs, {where} noise "
+                        f"({_range(values)} vs {_range(base_values)})")
     else:
         overlap = False
-        notes.append("1 run each: noise unknown (use --repeat)")
+        notes.append("1 run each: noise unknown")
     excused = crossed and overlap and threshold.op not in ("==", "!=")
     if excused:
         notes.append("limit crossed within noise: not a breach")

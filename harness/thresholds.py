@@ -279,10 +279,9 @@ class _Parser:
         offset = 0.0
         sign = self.take("punct", "+") or self.take("punct", "-")
         if sign is not None:
-            if self.token.kind != "number":
-                raise self.fail(f"a number after {sign.text!r}")
             number = self.number()
-            assert number is not None
+            if number is None:
+                raise self.fail(f"a number after {sign.text!r}")
             offset = number if sign.text == "+" else -number
         return Limit(factor, offset)
 

@@ -141,6 +141,8 @@ def _as_json(outcome: GateOutcome, warnings: list[str]) -> dict[str, Any]:
 
 def _print_table(outcome: GateOutcome, header: str, warnings: list[str]) -> None:
     console = Console(highlight=False)
+    if not console.is_terminal:  # CI logs: do not squeeze the table into 80 columns
+        console = Console(highlight=False, width=160)
     table = Table(title=f"stageflow-stress gate: {outcome.verdict}", title_justify="left")
     for column, justify in (("Check", "left"), ("Scenario", "left"), ("Baseline", "right"),
                             ("Current", "right"), ("Limit", "left"), ("Verdict", "left"),

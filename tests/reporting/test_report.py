@@ -1,0 +1,140 @@
+"""The regenerated report: golden output, determinism, --check, and what it is built from."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from harness.cli import main
+from harness.commands.report import generate
+from harness.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE
+from harness.jsonio import write_json_atomic
+from harness.report import build_report
+
+from .conftest import GOLDEN, build_results, build_scenario
+
+
+@pytest.fixture
+def golden_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the golden inputs, and the working directory the report is built from."""
+    directory = tmp_path / "golden"
+    shutil.copytree(GOLDEN, directory)
+    monkeypatch.chdir(directory)
+    return directory
+
+
+def test_report_matches_the_golden_file(golden_dir: Path) -> None:
+    text = generate(Path("results.json"), Path("ledgers"))
+    if os.environ.get("STAGEFLOW_UPDATE_GOLDEN") == "1":  # regenerate after a deliberate change
+        (GOLDEN / "report.md").write_text(text, encoding="utf-8")
+    assert text == (golden_dir / "report.md").read_text(encoding="utf-8")
+
+
+def test_same_inputs_give_a_byte_identical_report(golden_dir: Path) -> None:
+    assert generate(Path("results.json"), Path("ledgers")) == generate(
+        Path("results.json"), Path("ledgers"))
+
+
+def test_report_does_not_depend_on_ledger_entry_order(golden_dir: Path) -> None:
+    results = orjson.loads(Path("results.json").read_bytes())
+    ledgers = {"bug": orjson.loads(Path("ledgers/bugs.json").read_bytes())["entries"]}
+    shuffled = {"bug": list(reversed(ledgers["bug"]))}
+    assert build_report(results, ledgers) == build_report(results, shuffled)
+
+
+def test_numbers_come_from_the_results(golden_dir: Path) -> None:
+    results = orjson.loads(Path("results.json").read_bytes())
+    results["scenarios"][4]["metrics"]["latency_ms"]["p999"] = 77.125
+    results["scenarios"][4]["metrics"]["throughput_cps"] = 12345.0
+    text = build_report(results, {})
+    assert "| high_load | 15,000 | 1.840 | 9.310 | 17.450 | 77.125 | 35.880 | 2.950 |" in text
+    assert "Peak throughput | 12,345 chunks/s (high_load)" in text
+
+
+def test_appendix_lists_inputs_with_their_sha256(golden_dir: Path) -> None:
+    import hashlib
+
+    text = generate(Path("results.json"), Path("ledgers"))
+    digest = hashlib.sha256(Path("results.json").read_bytes()).hexdigest()
+    assert f"| `results.json` | `{digest}` |" in text
+
+
+def test_check_exits_0_when_current_and_1_when_stale(
+    golden_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["report", "--results", "results.json", "--ledger-dir", "ledgers", "--out", "out.md"]
+    assert main([*args, "--check"]) == EXIT_FAIL
+    assert "out.md is missing" in capsys.readouterr().out
+    assert main(args) == EXIT_OK
+    assert main([*args, "--check"]) == EXIT_OK
+    doc = orjson.loads(Path("ledgers/dx.json").read_bytes())
+    doc["entries"][0]["title"] = "Blocking is undocumented"
+    write_json_atomic(Path("ledgers/dx.json"), doc)
+    capsys.readouterr()
+    assert main([*args, "--check"]) == EXIT_FAIL
+    assert "out.md is stale (first difference at line" in capsys.readouterr().out
+
+
+def test_check_writes_nothing(golden_dir: Path) -> None:
+    main(["report", "--results", "results.json", "--ledger-dir", "ledgers", "--out", "new.md",
+          "--check"])
+    assert not Path("new.md").exists()
+
+
+def test_corrupt_ledger_is_bad_input(golden_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Path("ledgers/bugs.json").write_text('{"version": 1, "entries": [1]}')
+    args = ["report", "--results", "results.json", "--ledger-dir", "ledgers", "--out", "out.md"]
+    assert main(args) == EXIT_USAGE
+    assert "bugs.json:1:28: entries[0]: expected an object" in capsys.readouterr().err
+    assert not Path("out.md").exists()
+
+
+def test_missing_results_is_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["report"]) == EXIT_USAGE
+    assert "results/latest.json does not exist" in capsys.readouterr().err
+
+
+def test_missing_ledgers_give_a_report_without_findings(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    write_json_atomic(path, build_results())
+    text = generate(path, tmp_path / "no-ledgers")
+    assert "The ledgers hold no findings." in text
+    assert "### Bugs (0)" in text
+
+
+def test_verdict_names_the_failed_scenarios() -> None:
+    broken = [{"name": "none_lost", "passed": False, "detail": "3 lost"}]
+    doc = build_results([build_scenario("baseline"),
+                         build_scenario("high_load", status="fail", invariants=broken)])
+    assert ("**Verdict: FAIL.** 1 of 2 scenario runs did not pass against stageflow_core "
+            "0.1.0: high_load (fail: none_lost).") in build_report(doc, {})
+
+
+def test_invalid_run_verdict_says_the_numbers_do_not_count() -> None:
+    doc = build_results([build_scenario("high_load", status="invalid")])
+    assert "**Verdict: INVALID.**" in build_report(doc, {})
+
+
+def test_compare_section_is_rendered_side_by_side_when_present() -> None:
+    doc = build_results()
+    other = copy.deepcopy(doc["scenarios"])
+    other[0]["metrics"]["throughput_cps"] = 1234.0
+    doc["compare"] = {"targets": [
+        {"target": {"name": "stageflow_core", "version": "0.1.0"}, "scenarios": doc["scenarios"]},
+        {"target": {"name": "stageflow", "version": "0.5.1"}, "scenarios": other},
+    ]}
+    text = build_report(doc, {})
+    assert "## 5. Side-by-side comparison" in text
+    assert "| Scenario | Metric | stageflow_core 0.1.0 | stageflow 0.5.1 |" in text
+    assert "| baseline | throughput_cps | 3,200 | 1,234 |" in text
+
+
+def test_no_compare_section_without_compare() -> None:
+    assert "Side-by-side" not in build_report(build_results(), {})
