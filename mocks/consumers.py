@@ -173,7 +173,7 @@ class PlayoutReport:
 async def playout_consumer(
     buffer: Any, *, trace: Trace, read_ms: float, duration_ms: float, sample_rate: int,
     channels: int, fmt: str = "pcm_16", wait_ready: bool = False,
-    ready_timeout_ms: float | None = None, series: str | None = "buffer_ms",
+    ready_timeout_ms: float | None = None, series: str | None = "playout.buffer_ms",
     stop: asyncio.Event | None = None, spin_ms: float = 1.0,
     clock: Clock = time.perf_counter_ns, sleep: Sleep = asyncio.sleep,
 ) -> PlayoutReport:

@@ -111,7 +111,8 @@ class ProducerReport:
     """Max over chunks of put start - intended: how far behind schedule the producer fell,
     including time held back by blocking puts."""
     stopped_early: bool
-    """The ``stop`` event was set or an outcome in ``stop_on`` occurred."""
+    """The ``stop`` event, or an outcome in ``stop_on``, ended the producer before every
+    scheduled chunk was attempted."""
     first_error: str | None
     """``repr`` of the first exception a put raised, if any."""
 

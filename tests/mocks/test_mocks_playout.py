@@ -77,7 +77,7 @@ async def test_reads_follow_the_wall_clock_not_the_previous_read(clock: Any) -> 
         await playout_consumer(ScriptedBuffer([READ] * 5), trace=trace, read_ms=20,
                                duration_ms=100, sample_rate=16_000, channels=1, clock=clock,
                                sleep=clock.sleep)
-    ticks_ms = [(t - start) / 1e6 for t in trace.samples["buffer_ms"]["t_ns"].tolist()]
+    ticks_ms = [(t - start) / 1e6 for t in trace.samples["playout.buffer_ms"]["t_ns"].tolist()]
     assert ticks_ms == pytest.approx([0, 20, 40, 60, 80], abs=0.011)
 
 
