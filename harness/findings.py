@@ -42,9 +42,11 @@ __all__ = [
     "compute_fingerprint",
     "findings_from_run",
     "merge_findings",
+    "missing_capabilities",
     "missing_capability",
     "normalise_defect",
     "record_run",
+    "was_skipped",
 ]
 
 FINDING_SOURCES = ("run", "fuzz")
@@ -219,24 +221,48 @@ _FRAME_RE = re.compile(
 )
 
 
-def missing_capability(scenario: dict[str, Any]) -> str | None:
-    """The capability a scenario was skipped for, or None when it was not skipped.
+def missing_capabilities(scenario: dict[str, Any]) -> list[str]:
+    """The capabilities a scenario reported missing, in order, without repeats.
 
-    Recognised: ``"skipped": {"capability": NAME}``, an ``error`` object
-    ``{"type": "CapabilityMissing", "capability": NAME}``, or an ``error`` string
-    ``"CapabilityMissing: NAME ..."``.
+    Recognised: ``"skipped": [{"capability": NAME, ...}, ...]`` (what the runner writes; a
+    single object is accepted too), an ``error`` object ``{"type": "CapabilityMissing",
+    "capability": NAME}``, or an ``error`` string ``"CapabilityMissing: NAME ..."``.
     """
+    found: list[str] = []
     skipped = scenario.get("skipped")
-    if isinstance(skipped, dict) and isinstance(skipped.get("capability"), str):
-        return skipped["capability"]
+    for item in skipped if isinstance(skipped, list) else [skipped]:
+        if isinstance(item, dict) and isinstance(item.get("capability"), str):
+            found.append(item["capability"])
     error = scenario.get("error")
     if isinstance(error, dict) and error.get("type") == "CapabilityMissing":
         capability = error.get("capability")
-        return capability if isinstance(capability, str) and capability else "unknown"
-    if isinstance(error, str) and error.startswith("CapabilityMissing"):
+        found.append(capability if isinstance(capability, str) and capability else "unknown")
+    elif isinstance(error, str) and error.startswith("CapabilityMissing"):
         rest = error.partition(":")[2].strip()
-        return rest.split()[0].strip("'\"`.,") if rest else "unknown"
-    return None
+        found.append(rest.split()[0].strip("'\"`.,") if rest else "unknown")
+    return list(dict.fromkeys(found))
+
+
+def missing_capability(scenario: dict[str, Any]) -> str | None:
+    """The first capability a scenario reported missing, or None."""
+    missing = missing_capabilities(scenario)
+    return missing[0] if missing else None
+
+
+def was_skipped(scenario: dict[str, Any]) -> bool:
+    """True when the scenario did not run because the target lacks a capability.
+
+    Such a scenario carries status ``invalid`` (or ``error``) but says nothing about the
+    load generator: readers show it as skipped, not as an invalid run.
+    """
+    generator = (scenario.get("metrics") or {}).get("generator")
+    saturated = isinstance(generator, dict) and bool(generator.get("saturated"))
+    return (
+        scenario.get("status") in ("invalid", "error")
+        and bool(missing_capabilities(scenario))
+        and not saturated
+        and not [i for i in scenario.get("invariants") or [] if not i.get("passed", True)]
+    )
 
 
 def _component(*names: str) -> str:
@@ -307,19 +333,18 @@ def findings_from_run(run: dict[str, Any]) -> list[Finding]:
     """Every failed invariant of every fail/timeout/error scenario becomes a bug Finding.
 
     A scenario that crashed gives a ``<scenario>/crash`` finding, one that timed out without
-    naming an invariant a ``<scenario>/deadline`` finding, one skipped for a missing
-    capability an improvement finding (check ``capability/<name>``). ``invalid`` scenarios
-    (the load generator saturated) give none: their numbers say nothing about the target.
+    naming an invariant a ``<scenario>/deadline`` finding. Every capability a scenario
+    reported missing (whole scenario or part of it skipped) gives an improvement finding
+    (check ``capability/<name>``). ``invalid`` scenarios (the load generator saturated) give
+    no bug: their numbers say nothing about the target.
     """
     target = _target(run)
     findings: list[Finding] = []
     for scenario in run["scenarios"]:
-        capability = missing_capability(scenario)
-        if capability is not None:
+        for capability in missing_capabilities(scenario):
             findings.append(_capability_finding(run, scenario, capability, target))
-            continue
         status = scenario["status"]
-        if status not in ("fail", "timeout", "error"):
+        if status not in ("fail", "timeout", "error") or was_skipped(scenario):
             continue
         failed = [i for i in scenario.get("invariants") or [] if not i.get("passed", True)]
         for invariant in failed:
@@ -501,7 +526,7 @@ def checks_run_for(run: dict[str, Any]) -> set[str]:
     """
     checks: set[str] = set()
     for scenario in run["scenarios"]:
-        if scenario["status"] == "invalid" or missing_capability(scenario) is not None:
+        if scenario["status"] == "invalid" or was_skipped(scenario):
             continue
         name = scenario["name"]
         for invariant in scenario.get("invariants") or []:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import EXIT_BREACH, EXIT_INVALID_RUN, EXIT_OK, HarnessError
+from harness.findings import missing_capabilities, was_skipped
 from harness.junit import JUnitCase
 from harness.thresholds import METRIC_ALIASES, MetricPath, Threshold, parse_threshold
 
@@ -342,7 +343,12 @@ def _status_check(
     statuses = [s["status"] for s in repeats]
     shown = ", ".join(statuses)
     note = ""
-    if "invalid" in statuses:
+    if all(was_skipped(s) for s in repeats):
+        verdict = SKIP
+        missing = sorted({c for s in repeats for c in missing_capabilities(s)})
+        note = f"skipped: the target lacks {', '.join(missing)}"
+        shown = "skipped"
+    elif any(s["status"] == "invalid" and not was_skipped(s) for s in repeats):
         verdict = INVALID
         note = "the load generator saturated: the numbers do not measure the target"
     elif any(s in _FAILED_STATUSES for s in statuses):
@@ -398,7 +404,9 @@ def _threshold_checks(
         if states != {_MISSING}:
             exists = True
         if not repeats:
-            if states != {_MISSING}:
+            if all(was_skipped(s) for s in all_repeats):
+                checks.append(_skip(threshold, name, "scenario skipped: not measured"))
+            elif states != {_MISSING}:
                 checks.append(_skip(threshold, name, "run invalid: not measured"))
             continue
         only_invalid = False

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness.findings import missing_capabilities, was_skipped
 from harness.ledgers import KINDS, PRIORITIES, SEVERITIES
-from scenarios.registry import HYPOTHESES
 
 __all__ = ["SourceFile", "build_report", "verdict"]
 
@@ -31,6 +31,14 @@ _KIND_TITLES = {
 _FAILED = ("fail", "error", "timeout")
 _STATUS_ORDER = ("pass", "fail", "timeout", "error", "invalid")
 _HYPOTHESIS_STATUSES = ("supported", "refuted", "inconclusive", "untested")
+
+
+def _hypothesis_texts() -> Mapping[str, str]:
+    # Imported when a report is built, not when the CLI starts: ``scenarios`` registers
+    # every built-in scenario on import.
+    from scenarios.registry import HYPOTHESES
+
+    return HYPOTHESES
 
 
 @dataclass(frozen=True)
@@ -161,13 +169,20 @@ def verdict(results: Mapping[str, Any]) -> tuple[str, str]:
     """``(PASS|FAIL|INVALID, one sentence)`` for a results document."""
     scenarios = results["scenarios"]
     target = _target_text(results.get("target"))
-    invalid = [s for s in scenarios if s["status"] == "invalid"]
-    failed = [s for s in scenarios if s["status"] in _FAILED]
+    skipped = [s for s in scenarios if was_skipped(dict(s))]
+    invalid = [s for s in scenarios if s["status"] == "invalid" and s not in skipped]
+    failed = [s for s in scenarios if s["status"] in _FAILED and s not in skipped]
+    ran = len(scenarios) - len(skipped)
+    skip_text = ""
+    if skipped:
+        lacks = sorted({c for s in skipped for c in missing_capabilities(dict(s))})
+        skip_text = (f" {len(skipped)} scenario run(s) were skipped: the target lacks "
+                     f"{', '.join(lacks)}.")
     if invalid:
         names = ", ".join(sorted({s["name"] for s in invalid}))
         return "INVALID", (
-            f"{len(invalid)} of {len(scenarios)} scenario runs were invalid ({names}): the load "
-            f"generator saturated, so their numbers do not measure {target}."
+            f"{len(invalid)} of {ran} scenario runs were invalid ({names}): the load "
+            f"generator saturated, so their numbers do not measure {target}.{skip_text}"
         )
     if failed:
         parts = []
@@ -175,12 +190,12 @@ def verdict(results: Mapping[str, Any]) -> tuple[str, str]:
             broken = ", ".join(str(i.get("name")) for i in _failed_invariants(s))
             parts.append(f"{s['name']} ({s['status']}" + (f": {broken})" if broken else ")"))
         return "FAIL", (
-            f"{len(failed)} of {len(scenarios)} scenario runs did not pass against {target}: "
-            + "; ".join(parts) + "."
+            f"{len(failed)} of {ran} scenario runs did not pass against {target}: "
+            + "; ".join(parts) + "." + skip_text
         )
-    if not scenarios:
-        return "INVALID", "The results hold no scenario."
-    return "PASS", f"All {len(scenarios)} scenario runs passed against {target}."
+    if not ran:
+        return "INVALID", "The results hold no scenario that ran." + skip_text
+    return "PASS", f"All {ran} scenario runs passed against {target}.{skip_text}"
 
 
 def _max_by(scenarios: Sequence[Mapping[str, Any]], *path: str) -> tuple[float, str] | None:
@@ -251,8 +266,10 @@ def _findings_counts(ledgers: Mapping[str, Sequence[Mapping[str, Any]]]) -> list
 
 def _key_metrics(results: Mapping[str, Any]) -> list[str]:
     scenarios = results["scenarios"]
-    statuses = Counter(s["status"] for s in scenarios)
-    status_text = ", ".join(f"{statuses[s]} {s}" for s in _STATUS_ORDER if statuses[s])
+    statuses = Counter("skipped" if was_skipped(dict(s)) else s["status"] for s in scenarios)
+    status_text = ", ".join(
+        f"{statuses[s]} {s}" for s in (*_STATUS_ORDER, "skipped") if statuses[s]
+    )
     rows: list[tuple[str, str]] = [
         ("Scenario runs", f"{len(scenarios)} ({status_text or 'none'})"),
     ]
@@ -276,7 +293,7 @@ def _key_metrics(results: Mapping[str, Any]) -> list[str]:
     if reference is not None:
         rows.append(("Reference asyncio.Queue", f"{_rate(reference)} items/s (same run)"))
     hypotheses = Counter(
-        str(_get(results, "hypotheses", h, "status") or "untested") for h in HYPOTHESES
+        str(_get(results, "hypotheses", h, "status") or "untested") for h in _hypothesis_texts()
     )
     rows.append(("Hypotheses", ", ".join(
         f"{hypotheses[s]} {s}" for s in _HYPOTHESIS_STATUSES if hypotheses[s]
@@ -304,12 +321,13 @@ def _executive_summary(
 
 def _hypotheses(results: Mapping[str, Any]) -> list[str]:
     recorded = results.get("hypotheses") or {}
-    names = list(HYPOTHESES) + sorted(h for h in recorded if h not in HYPOTHESES)
+    texts = _hypothesis_texts()
+    names = list(texts) + sorted(h for h in recorded if h not in texts)
     rows = []
     for name in names:
         entry = recorded.get(name) if isinstance(recorded, Mapping) else None
         entry = entry if isinstance(entry, Mapping) else {}
-        rows.append((name, HYPOTHESES.get(name, "—"), entry.get("status", "untested"),
+        rows.append((name, texts.get(name, "—"), entry.get("status", "untested"),
                      entry.get("evidence")))
     return ["## Hypotheses", "",
             *_table(("#", "Hypothesis", "Status", "Evidence"), rows), ""]
@@ -323,7 +341,8 @@ def _test_results(results: Mapping[str, Any]) -> list[str]:
         m = s.get("metrics") or {}
         rows.append((
             _label(s, repeated), s.get("category"), ", ".join(s.get("hypotheses") or []) or None,
-            s["status"].upper(), _duration(s.get("duration_ms")), _count(m.get("sent")),
+            "SKIPPED" if was_skipped(dict(s)) else s["status"].upper(),
+            _duration(s.get("duration_ms")), _count(m.get("sent")),
             _count(m.get("delivered")), _count(m.get("dropped")), _count(m.get("lost")),
             _rate(m.get("throughput_cps")),
             _ms(_get(m, "latency_ms", "p99")) if _get(m, "latency_ms", "count") else "—",
@@ -346,6 +365,10 @@ def _test_results(results: Mapping[str, Any]) -> list[str]:
             for invariant in broken:
                 lines.append(f"- **{label}** ({s['status']}): `{invariant.get('name')}` — "
                              f"{_inline(invariant.get('detail'))}")
+            if was_skipped(dict(s)):
+                lacks = ", ".join(missing_capabilities(dict(s)))
+                lines.append(f"- **{label}** (skipped): the target lacks {lacks}")
+                continue
             error = s.get("error")
             if error:
                 text = error.get("message") or error.get("type") if isinstance(
@@ -597,7 +620,7 @@ def _conclusion(
     word, sentence = verdict(results)
     recorded = results.get("hypotheses") or {}
     by_status: dict[str, list[str]] = {}
-    for name in HYPOTHESES:
+    for name in _hypothesis_texts():
         status = str(_get(recorded, name, "status") or "untested")
         by_status.setdefault(status, []).append(name)
     hypothesis_text = "; ".join(

@@ -109,6 +109,7 @@ def test_timeout_without_invariant_becomes_a_deadline_finding() -> None:
 @pytest.mark.parametrize(
     "skip",
     [
+        {"status": "invalid", "skipped": [{"capability": "buffer_level", "reason": "r"}]},
         {"error": {"type": "CapabilityMissing", "capability": "buffer_level"}},
         {"error": "CapabilityMissing: buffer_level (target 'stageflow')"},
         {"skipped": {"capability": "buffer_level"}},
@@ -121,6 +122,15 @@ def test_scenario_skipped_for_a_capability_becomes_an_improvement(skip: dict[str
     assert (finding.kind, finding.severity, finding.component, finding.check) == (
         "improvement", "P2", "StreamingBuffer", "capability/buffer_level")
     assert finding.title == "StreamingBuffer lacks buffer level query method"
+
+
+def test_partial_skip_in_a_passing_scenario_still_counts_its_checks() -> None:
+    scenario = build_scenario("buffer_underrun")
+    scenario["skipped"] = [{"capability": "buffer_level", "reason": "level check skipped"}]
+    run = build_results([scenario])
+    (finding,) = findings_from_run(run)
+    assert finding.kind == "improvement"
+    assert "buffer_underrun/none_lost" in checks_run_for(run)
 
 
 def test_checks_run_leave_out_invalid_and_skipped_scenarios() -> None:

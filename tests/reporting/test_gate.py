@@ -93,6 +93,16 @@ def test_invalid_scenario_exits_3_even_with_a_breach(write_results: WriteResults
     assert gate(path, path, "--threshold", "latency.p99_ms < 0") == EXIT_INVALID_RUN
 
 
+def test_scenario_skipped_for_a_capability_is_not_an_invalid_run(
+    write_results: WriteResults, capsys: pytest.CaptureFixture[str]
+) -> None:
+    skipped = build_scenario("buffer_level", status="invalid", count=0)
+    skipped["skipped"] = [{"capability": "buffer_level", "reason": "target lacks it"}]
+    path = write_results("latest.json", build_results([build_scenario("baseline"), skipped]))
+    assert gate(path, path, "--threshold", "lost == 0") == EXIT_OK
+    assert "skipped: the target lacks buffer_level" in capsys.readouterr().out
+
+
 def test_failed_scenario_breaches_unless_status_checks_are_off(write_results: WriteResults) -> None:
     broken = [{"name": "none_lost", "passed": False, "detail": "3 lost"}]
     doc = build_results([build_scenario("baseline", status="fail", invariants=broken)])

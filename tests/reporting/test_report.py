@@ -122,6 +122,15 @@ def test_invalid_run_verdict_says_the_numbers_do_not_count() -> None:
     assert "**Verdict: INVALID.**" in build_report(doc, {})
 
 
+def test_skipped_scenario_is_reported_as_skipped_not_invalid() -> None:
+    skipped = build_scenario("buffer_level", status="invalid", count=0)
+    skipped["skipped"] = [{"capability": "buffer_level", "reason": "target lacks it"}]
+    text = build_report(build_results([build_scenario("baseline"), skipped]), {})
+    assert ("**Verdict: PASS.** All 1 scenario runs passed against stageflow_core 0.1.0. "
+            "1 scenario run(s) were skipped: the target lacks buffer_level.") in text
+    assert "| buffer_level | correctness | H1 | SKIPPED |" in text
+
+
 def test_compare_section_is_rendered_side_by_side_when_present() -> None:
     doc = build_results()
     other = copy.deepcopy(doc["scenarios"])
