@@ -124,6 +124,17 @@ class ScenarioContext(Protocol):
         """Check ``whole_frames``: every value of trace sample ``series`` % ``frame_bytes`` == 0."""
         ...
 
+    def sends_into_buffer(self) -> None:
+        """Declare that this scenario's producers write into a buffer, where chunks lose
+        their identity: the per-chunk invariants (``none_lost``, ``none_duplicated``,
+        ``fifo_per_producer``) do not apply and the scenario checks bytes itself. An
+        accepted write counts as delivered."""
+        ...
+
+    def bound_latency(self, p99_ms: float) -> None:
+        """Check ``latency_bounded``: P99 latency from the intended send time <= ``p99_ms``."""
+        ...
+
     def bound_memory(self, max_growth_bytes: int) -> None:
         """Check ``memory_bounded``: resident memory grows by at most ``max_growth_bytes``."""
         ...

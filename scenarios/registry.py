@@ -82,20 +82,52 @@ class ScenarioSpec:
     module: str = ""
     tags: tuple[str, ...] = field(default=())
 
+    positive: tuple[str, ...] = field(default=())
+
     def params(self, *, quick: bool, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The quick or full parameters with ``overrides`` applied.
 
-        :raises KeyError: an override names a parameter the scenario does not have.
+        An override must have its default's type (an int is accepted for a float), be
+        finite, not be negative where the default is not, and be > 0 for the parameters
+        the scenario declared ``positive``.
+
+        :raises ValueError: unknown parameter or bad value; the message names both.
         """
         merged = dict(self.quick if quick else self.full)
         for key, value in (overrides or {}).items():
             if key not in merged:
-                raise KeyError(
+                raise ValueError(
                     f"scenario {self.name!r} has no parameter {key!r} "
                     f"(parameters: {', '.join(sorted(merged)) or 'none'})"
                 )
-            merged[key] = value
+            merged[key] = self._checked(key, merged[key], value)
         return merged
+
+    def _checked(self, key: str, default: Any, value: Any) -> Any:
+        where = f"scenario {self.name!r} parameter {key!r}"
+        if isinstance(default, bool) or isinstance(value, bool):
+            if not isinstance(value, bool) or not isinstance(default, bool):
+                raise ValueError(f"{where} must be {type(default).__name__}, got {value!r}")
+            return value
+        if isinstance(default, (int, float)):
+            if not isinstance(value, (int, float)):
+                raise ValueError(f"{where} must be a number, got {value!r}")
+            if isinstance(default, int) and not isinstance(value, int):
+                if not float(value).is_integer():
+                    raise ValueError(f"{where} must be an integer, got {value!r}")
+                value = int(value)
+            if isinstance(default, float):
+                value = float(value)
+            if not math.isfinite(value):
+                raise ValueError(f"{where} must be finite, got {value!r}")
+            if key in self.positive and not value > 0:
+                raise ValueError(f"{where} must be > 0, got {value!r}")
+            if default >= 0 and value < 0:
+                raise ValueError(f"{where} must be >= 0, got {value!r}")
+            return value
+        if default is not None and not isinstance(value, type(default)):
+            raise ValueError(f"{where} must be {type(default).__name__}, got {value!r}")
+        return value
 
 
 _REGISTRY: dict[str, ScenarioSpec] = {}
@@ -138,10 +170,12 @@ def scenario(
     requires: Iterable[str] = (),
     suites: Iterable[str] = (),
     tags: Iterable[str] = (),
+    positive: Iterable[str] = (),
 ) -> Callable[[ScenarioFunction], ScenarioFunction]:
     """Register ``async def fn(ctx) -> None`` as a scenario; returns ``fn`` unchanged.
 
-    ``quick`` defaults to ``full`` and ``full`` to ``quick``. The first line of the
+    ``quick`` defaults to ``full`` and ``full`` to ``quick``. ``positive`` names the
+    numeric parameters that must be > 0 (rates, counts, durations). The first line of the
     function's docstring is the description shown by ``list``.
 
     :raises ValueError: bad name, unknown category or hypothesis, quick/full keys differ,
@@ -165,6 +199,11 @@ def scenario(
     suite_names = tuple(suites)
     for suite_name in suite_names:
         _check_name(suite_name, "suite")
+    positive_names = tuple(positive)
+    unknown_positive = sorted(set(positive_names) - set(full_params))
+    if unknown_positive:
+        raise ValueError(f"scenario {name!r}: positive names unknown parameters "
+                         f"{unknown_positive}")
 
     def register(fn: ScenarioFunction) -> ScenarioFunction:
         if not inspect.iscoroutinefunction(fn):
@@ -190,6 +229,7 @@ def scenario(
             description=doc.splitlines()[0] if doc else "",
             module=fn.__module__,
             tags=tuple(tags),
+            positive=positive_names,
         )
         return fn
 

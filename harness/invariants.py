@@ -1,0 +1,596 @@
+"""General invariants, checked on every scenario from what its trace recorded.
+
+Each check is a plain function ``check_x(obs, expect) -> Verdict | None`` over
+:class:`Observations` (the trace as numpy arrays) and :class:`Expectations` (what the
+scenario told its context: bounds, frame sizes, memory limit, and what the runner saw at
+the deadline). ``None`` means "does not apply" (e.g. no bound was declared) and the check
+is left out of the results. :func:`check_all` runs them all in a fixed order. Any other
+part of the product (the adversarial suite, fuzzers) can build an ``Observations`` and
+call the same checks.
+
+Accounting vocabulary (one definition, used by metrics and invariants):
+
+- *sent*: put attempts recorded by producers (one per chunk).
+- *refused*: attempts whose put raised to the producer (``timeout``, ``rejected``,
+  ``closed``, ``error``) or that the harness cancelled at the deadline (``cancelled``):
+  the producer was told, nothing is silent.
+- *delivered*: distinct sent chunks a consumer received.
+- *stranded*: distinct chunks still queued when the scenario ended (the runner drains
+  watched queues after the scenario). They are accounted for only when the scenario was
+  cut at its deadline (a consumer hung); after a normal end of stream a chunk left in the
+  queue never reaches anyone and counts as lost.
+- *dropped*: chunks the target dropped *with* a ``stream.chunk_dropped`` event. When the
+  events carry ``sequence`` the dropped chunks are identified exactly; otherwise (Stageflow
+  0.5.1) they are counted.
+- *lost* = sent - delivered - stranded - refused - dropped (never negative): chunks that
+  vanished without the producer or the telemetry being told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mocks.trace import Trace
+
+__all__ = [
+    "CHECKS",
+    "REFUSED_OUTCOMES",
+    "Accounting",
+    "Expectations",
+    "HungTask",
+    "Observations",
+    "Verdict",
+    "account",
+    "check_all",
+    "check_bounds_held",
+    "check_fifo_per_producer",
+    "check_latency_bounded",
+    "check_memory_bounded",
+    "check_no_hang",
+    "check_none_duplicated",
+    "check_none_lost",
+    "check_telemetry",
+    "check_whole_frames",
+    "chunk_id",
+    "latencies_ns",
+    "observe",
+]
+
+REFUSED_OUTCOMES = frozenset({"timeout", "rejected", "closed", "error", "cancelled"})
+"""Put outcomes the producer was told about by an exception (never silent); ``cancelled``
+is a put the harness itself cut at the deadline (its fate is not the target's doing)."""
+
+DROP_EVENT = "stream.chunk_dropped"
+BLOCKED_EVENT = "stream.producer_blocked"
+TIMEOUT_EVENT = "stream.producer_timeout"
+_SEQ_BITS = 32
+_SHOWN = 5  # ids named in a one-line detail
+
+
+def chunk_id(producer: int, seq: int) -> str:
+    """How details name a chunk: ``p<producer>#<seq>``."""
+    return f"p{producer}#{seq}"
+
+
+def _key(producer: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    return (producer.astype(np.int64) << _SEQ_BITS) | seq.astype(np.int64)
+
+
+def _name_keys(keys: Iterable[int], total: int | None = None) -> str:
+    keys = list(keys)
+    names = [chunk_id(k >> _SEQ_BITS, k & ((1 << _SEQ_BITS) - 1)) for k in keys[:_SHOWN]]
+    more = (total if total is not None else len(keys)) - len(names)
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One invariant's outcome. ``detail`` is one line naming counts and chunk ids."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+    stack: str | None = None
+    reproduction: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "passed": self.passed, "detail": self.detail}
+        if self.stack:
+            out["stack"] = self.stack
+        if self.reproduction:
+            out["reproduction"] = self.reproduction
+        return out
+
+
+@dataclass(frozen=True)
+class HungTask:
+    """A task still running when the deadline passed, and where it waits."""
+
+    name: str
+    where: str
+    """One line: ``file:line in function: source`` of the innermost await."""
+    stack: str
+    """The await chain, outermost first, one frame per line."""
+
+
+def _i64(values: Any = ()) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).reshape(-1)
+
+
+@dataclass
+class Observations:
+    """A trace as arrays: what invariants and metrics read. Times are perf_counter_ns.
+
+    ``recv_*`` holds consumer receipts in the order they were recorded, then the chunks the
+    runner drained from watched queues after the scenario (``recv_stranded`` True).
+    """
+
+    send_producer: np.ndarray = field(default_factory=_i64)
+    send_seq: np.ndarray = field(default_factory=_i64)
+    send_intended: np.ndarray = field(default_factory=_i64)
+    send_start: np.ndarray = field(default_factory=_i64)
+    send_end: np.ndarray = field(default_factory=_i64)
+    send_outcome: np.ndarray = field(default_factory=lambda: np.asarray([], dtype=object))
+    recv_consumer: np.ndarray = field(default_factory=_i64)
+    recv_producer: np.ndarray = field(default_factory=_i64)
+    recv_seq: np.ndarray = field(default_factory=_i64)
+    recv_t: np.ndarray = field(default_factory=_i64)
+    recv_stranded: np.ndarray = field(default_factory=lambda: np.asarray([], dtype=bool))
+    events: list[tuple[str, Mapping[str, Any], int]] = field(default_factory=list)
+    samples: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _accounts: dict[bool, Accounting] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("send_producer", "send_seq", "send_intended", "send_start", "send_end",
+                     "recv_consumer", "recv_producer", "recv_seq", "recv_t"):
+            setattr(self, name, _i64(getattr(self, name)))
+        self.send_outcome = np.asarray(self.send_outcome, dtype=object).reshape(-1)
+        stranded = np.asarray(self.recv_stranded, dtype=bool).reshape(-1)
+        if stranded.size != self.recv_t.size:
+            stranded = np.zeros(self.recv_t.size, dtype=bool)
+        self.recv_stranded = stranded
+        sizes = {self.send_seq.size, self.send_intended.size, self.send_start.size,
+                 self.send_end.size, self.send_outcome.size, self.send_producer.size}
+        if len(sizes) != 1:
+            raise ValueError(f"send arrays have different lengths: {sorted(sizes)}")
+        sizes = {self.recv_consumer.size, self.recv_producer.size, self.recv_seq.size,
+                 self.recv_t.size}
+        if len(sizes) != 1:
+            raise ValueError(f"receipt arrays have different lengths: {sorted(sizes)}")
+
+    @property
+    def send_keys(self) -> np.ndarray:
+        return _key(self.send_producer, self.send_seq)
+
+    @property
+    def recv_keys(self) -> np.ndarray:
+        return _key(self.recv_producer, self.recv_seq)
+
+    def events_named(self, name: str) -> list[tuple[Mapping[str, Any], int]]:
+        return [(payload, t) for event, payload, t in self.events if event == name]
+
+    def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        t, v = self.samples.get(name, (_i64(), np.asarray([], dtype=np.float64)))
+        return np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.float64)
+
+
+def observe(trace: Trace, *, stranded: Sequence[tuple[int, int, int]] = ()) -> Observations:
+    """Read a :class:`mocks.trace.Trace` into :class:`Observations`.
+
+    ``stranded``: ``(producer, seq, t_ns)`` of chunks the runner drained from watched
+    queues after the scenario.
+    """
+    sends = trace.sends
+    receipts = trace.receipts
+    extra = np.asarray(list(stranded), dtype=np.int64).reshape(-1, 3)
+    samples = {name: (arr["t_ns"], arr["value"]) for name, arr in trace.samples.items()}
+    return Observations(
+        send_producer=sends["producer"], send_seq=sends["seq"],
+        send_intended=sends["intended_ns"], send_start=sends["start_ns"],
+        send_end=sends["end_ns"], send_outcome=sends["outcome"].astype(object),
+        recv_consumer=np.concatenate([receipts["consumer"], np.full(len(extra), -1)]),
+        recv_producer=np.concatenate([receipts["producer"], extra[:, 0]]),
+        recv_seq=np.concatenate([receipts["seq"], extra[:, 1]]),
+        recv_t=np.concatenate([receipts["recv_ns"], extra[:, 2]]),
+        recv_stranded=np.concatenate([np.zeros(len(receipts), dtype=bool),
+                                      np.ones(len(extra), dtype=bool)]),
+        events=[(name, payload if isinstance(payload, Mapping) else {}, int(t))
+                for name, payload, t in trace.events],
+        samples=samples,
+    )
+
+
+@dataclass
+class Expectations:
+    """What a scenario declared through its context, plus what the runner saw at the end."""
+
+    queues: dict[str, int | None] = field(default_factory=dict)
+    """Watched queue name -> max_size (None: no bound to check)."""
+    queue_peaks: dict[str, int] = field(default_factory=dict)
+    """Watched queue name -> peak the target itself reported (statistics/monitor), if any."""
+    buffers: dict[str, float | None] = field(default_factory=dict)
+    """Watched buffer name -> max duration in ms (None: no bound to check)."""
+    frames: dict[str, int] = field(default_factory=dict)
+    """Trace sample series -> frame size in bytes: every value must be a multiple."""
+    memory_growth_limit: int | None = None
+    """Resident memory may grow by at most this many bytes (None: not checked)."""
+    blocked_threshold_ms: float = 20.0
+    """A put that took at least this long counts as blocked for the telemetry check."""
+    hung: list[HungTask] = field(default_factory=list)
+    """Tasks still blocked at the deadline (filled by the runner)."""
+    abandoned: list[str] = field(default_factory=list)
+    """Tasks that ignored cancellation after the deadline (filled by the runner)."""
+    deadline_s: float | None = None
+    """The scenario's deadline, named in the ``no_hang`` detail."""
+    chunk_identity: bool = True
+    """False when sends write into a buffer: the per-chunk checks do not apply."""
+    stranded_ok: bool = False
+    """Chunks left in watched queues are accounted for (set when the scenario was cut)."""
+    latency_p99_ms: float | None = None
+    """``latency_bounded``: P99 latency (from the intended send time) must not exceed it."""
+
+
+# --- accounting ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Accounting:
+    """Chunk accounting of one scenario (see the module docstring for the vocabulary)."""
+
+    sent: int
+    delivered: int
+    stranded: int
+    refused: int
+    dropped: int
+    lost: int
+    duplicated: int
+    unknown: int
+    """Receipts of chunks no producer recorded sending."""
+    exact: bool
+    """True when drop events named their chunks, so ``lost_keys`` are the lost chunks."""
+    lost_keys: tuple[int, ...]
+    """Lost chunks when ``exact``; otherwise the undelivered, unrefused chunks (candidates)."""
+    duplicate_keys: tuple[int, ...]
+    drop_events: int
+    dropped_but_delivered: int
+    """Drop events naming a chunk that was nonetheless delivered (false telemetry)."""
+
+
+def account(obs: Observations, *, stranded_ok: bool = False) -> Accounting:
+    """Count sent, delivered, dropped, refused, stranded, lost and duplicated chunks.
+
+    ``stranded_ok``: chunks left in a queue are accounted for (the scenario was cut);
+    otherwise they count as lost. The result is cached on ``obs`` (treat it as read-only).
+    """
+    cached = obs._accounts.get(stranded_ok)
+    if cached is None:
+        cached = obs._accounts[stranded_ok] = _account(obs, stranded_ok)
+    return cached
+
+
+def _account(obs: Observations, stranded_ok: bool) -> Accounting:
+    send_keys = obs.send_keys
+    sent_set = np.unique(send_keys)
+    recv_keys = obs.recv_keys
+    unique_recv, recv_counts = np.unique(recv_keys, return_counts=True)
+    duplicate_keys = unique_recv[recv_counts > 1]
+    duplicated = int((recv_counts[recv_counts > 1] - 1).sum())
+    known = np.isin(unique_recv, sent_set)
+    unknown = int((~known).sum())
+    delivered_keys = np.unique(recv_keys[~obs.recv_stranded])
+    delivered_keys = delivered_keys[np.isin(delivered_keys, sent_set)]
+    stranded_keys = np.unique(recv_keys[obs.recv_stranded])
+    stranded_keys = stranded_keys[np.isin(stranded_keys, sent_set)
+                                  & ~np.isin(stranded_keys, delivered_keys)]
+    refused_mask = np.isin(obs.send_outcome, list(REFUSED_OUTCOMES))
+    refused_keys = np.unique(send_keys[refused_mask])
+
+    drops = obs.events_named(DROP_EVENT)
+    sequences = [payload.get("sequence") for payload, _t in drops]
+    exact = bool(drops) and all(isinstance(s, (int, np.integer)) for s in sequences)
+    accounted = np.union1d(delivered_keys, refused_keys)
+    if stranded_ok:
+        accounted = np.union1d(accounted, stranded_keys)
+    undelivered = np.setdiff1d(sent_set, accounted, assume_unique=True)
+    dropped_but_delivered = 0
+    if exact:
+        dropped_keys = np.unique(np.asarray(sequences, dtype=np.int64))
+        dropped_but_delivered = int(np.isin(dropped_keys, delivered_keys).sum())
+        dropped_keys = np.intersect1d(dropped_keys, undelivered, assume_unique=True)
+        lost_keys = np.setdiff1d(undelivered, dropped_keys, assume_unique=True)
+        dropped = int(dropped_keys.size)
+        lost = int(lost_keys.size)
+    else:
+        dropped = min(len(drops), int(undelivered.size))
+        lost = int(undelivered.size) - dropped
+        lost_keys = undelivered
+    return Accounting(
+        sent=int(send_keys.size),
+        delivered=int(delivered_keys.size),
+        stranded=int(stranded_keys.size) if stranded_ok else 0,
+        refused=int(refused_keys.size),
+        dropped=dropped,
+        lost=lost,
+        duplicated=duplicated,
+        unknown=unknown,
+        exact=exact,
+        lost_keys=tuple(int(k) for k in lost_keys[:64]),
+        duplicate_keys=tuple(int(k) for k in duplicate_keys[:64]),
+        drop_events=len(drops),
+        dropped_but_delivered=dropped_but_delivered,
+    )
+
+
+# --- the checks ---------------------------------------------------------------------------
+
+def check_none_lost(obs: Observations, expect: Expectations) -> Verdict | None:
+    """Every chunk sent is delivered, dropped with an event, refused, or still queued."""
+    if obs.send_seq.size == 0 or not expect.chunk_identity:
+        return None
+    acc = account(obs, stranded_ok=expect.stranded_ok)
+    left = ""
+    if not expect.stranded_ok and obs.recv_stranded.any():
+        left = f" ({int(obs.recv_stranded.sum())} left in a queue after the end of stream)"
+    if acc.lost == 0:
+        return Verdict("none_lost", True, (
+            f"{acc.sent} sent = {acc.delivered} delivered + {acc.dropped} dropped with event"
+            f" + {acc.refused} refused + {acc.stranded} still queued"))
+    if acc.exact:
+        detail = f"{acc.lost} chunks lost{left}: {_name_keys(acc.lost_keys, acc.lost)}"
+    else:
+        detail = (f"{acc.lost} chunks lost{left}: {acc.sent} sent, {acc.delivered} delivered, "
+                  f"{acc.drop_events} drop events, {acc.refused} refused, {acc.stranded} "
+                  f"still queued; undelivered without exception: "
+                  f"{_name_keys(acc.lost_keys, acc.lost + acc.dropped)}")
+    return Verdict("none_lost", False, detail)
+
+
+def check_none_duplicated(obs: Observations, expect: Expectations) -> Verdict | None:
+    """No chunk is received twice, and nothing is received that was never sent."""
+    if (obs.recv_seq.size == 0 and obs.send_seq.size == 0) or not expect.chunk_identity:
+        return None
+    acc = account(obs, stranded_ok=expect.stranded_ok)
+    problems = []
+    if acc.duplicated:
+        problems.append(f"{acc.duplicated} duplicate receipts: "
+                        f"{_name_keys(acc.duplicate_keys, len(acc.duplicate_keys))}")
+    if acc.unknown:
+        problems.append(f"{acc.unknown} receipts of chunks never sent")
+    if problems:
+        return Verdict("none_duplicated", False, "; ".join(problems))
+    return Verdict("none_duplicated", True, f"{obs.recv_seq.size} receipts, all distinct")
+
+
+def check_fifo_per_producer(obs: Observations, expect: Expectations) -> Verdict | None:
+    """Each producer's chunks are received in the order it sent them (receipt-record order)."""
+    if obs.recv_seq.size == 0 or not expect.chunk_identity:
+        return None
+    out_of_order: list[str] = []
+    count = 0
+    for producer in np.unique(obs.recv_producer):
+        seqs = obs.recv_seq[obs.recv_producer == producer]
+        if seqs.size < 2:
+            continue
+        running_max = np.maximum.accumulate(seqs)
+        late = np.nonzero(seqs[1:] < running_max[:-1])[0] + 1
+        count += int(late.size)
+        for index in late[: _SHOWN - len(out_of_order)]:
+            out_of_order.append(
+                f"{chunk_id(int(producer), int(seqs[index]))} after "
+                f"{chunk_id(int(producer), int(running_max[index - 1]))}")
+    if count:
+        more = f" and {count - len(out_of_order)} more" if count > len(out_of_order) else ""
+        return Verdict("fifo_per_producer", False,
+                       f"{count} receipts out of order: {', '.join(out_of_order)}{more}")
+    producers = int(np.unique(obs.recv_producer).size)
+    return Verdict("fifo_per_producer", True,
+                   f"{obs.recv_seq.size} receipts from {producers} producers in order")
+
+
+def _queue_peaks(obs: Observations, name: str, expect: Expectations) -> dict[str, float]:
+    peaks: dict[str, float] = {}
+    _t, values = obs.series(f"queue_depth.{name}")
+    if values.size:
+        peaks["sampled"] = float(values.max())
+    if name in expect.queue_peaks:
+        peaks["reported"] = float(expect.queue_peaks[name])
+    if len(expect.queues) == 1:  # events do not name their queue: only usable for one queue
+        sizes = [payload.get("queue_size") for _e, payload, _t in obs.events
+                 if isinstance(payload, Mapping)]
+        sizes = [s for s in sizes if isinstance(s, (int, float, np.integer, np.floating))]
+        if sizes:
+            peaks["events"] = float(max(sizes))
+    return peaks
+
+
+def check_bounds_held(obs: Observations, expect: Expectations) -> Verdict | None:
+    """Queue depth never above ``max_size``; buffer level never above its max duration."""
+    bounded_queues = {n: m for n, m in expect.queues.items() if m is not None}
+    bounded_buffers = {n: m for n, m in expect.buffers.items() if m is not None}
+    if not bounded_queues and not bounded_buffers:
+        return None
+    breaches: list[str] = []
+    held: list[str] = []
+    for name, max_size in bounded_queues.items():
+        peaks = _queue_peaks(obs, name, expect)
+        peak = max(peaks.values(), default=0.0)
+        how = ", ".join(f"{k} {v:g}" for k, v in peaks.items()) or "no samples"
+        if peak > max_size:
+            breaches.append(f"{name} depth {peak:g} > max_size {max_size} ({how})")
+        else:
+            held.append(f"{name} peak {peak:g}/{max_size}")
+    for name, max_ms in bounded_buffers.items():
+        _t, levels = obs.series(f"buffer_ms.{name}")
+        peak = float(levels.max()) if levels.size else 0.0
+        if peak > max_ms * (1 + 1e-9) + 1e-9:
+            over = int((levels > max_ms * (1 + 1e-9) + 1e-9).sum())
+            breaches.append(f"{name} level {peak:.3f} ms > max {max_ms:g} ms "
+                            f"in {over} of {levels.size} samples")
+        else:
+            held.append(f"{name} peak {peak:.1f}/{max_ms:g} ms")
+    if breaches:
+        return Verdict("bounds_held", False, "; ".join(breaches))
+    return Verdict("bounds_held", True, "; ".join(held))
+
+
+def check_whole_frames(obs: Observations, expect: Expectations) -> Verdict | None:
+    """Every recorded length in the declared series is a whole number of frames."""
+    if not expect.frames:
+        return None
+    broken: list[str] = []
+    total = 0
+    for series, frame_bytes in expect.frames.items():
+        _t, lengths = obs.series(series)
+        total += int(lengths.size)
+        bad = np.nonzero(np.mod(lengths.astype(np.int64), frame_bytes) != 0)[0]
+        if bad.size:
+            shown = ", ".join(f"#{i}={int(lengths[i])} B" for i in bad[:_SHOWN])
+            more = f" and {bad.size - _SHOWN} more" if bad.size > _SHOWN else ""
+            broken.append(f"{bad.size} of {lengths.size} {series} not a multiple of "
+                          f"{frame_bytes} B: {shown}{more}")
+    if broken:
+        return Verdict("whole_frames", False, "; ".join(broken))
+    return Verdict("whole_frames", True, f"{total} lengths, all whole frames")
+
+
+def check_no_hang(obs: Observations, expect: Expectations) -> Verdict:
+    """No watched task is still blocked when the deadline passes (always checked)."""
+    if not expect.hung:
+        return Verdict("no_hang", True, "every task finished before the deadline")
+    deadline = f" at the {expect.deadline_s:g} s deadline" if expect.deadline_s else ""
+    names = "; ".join(f"{task.name} in {task.where}" for task in expect.hung[:_SHOWN])
+    abandoned = (f"; {len(expect.abandoned)} ignored cancellation: "
+                 f"{', '.join(expect.abandoned[:_SHOWN])}" if expect.abandoned else "")
+    stack = "\n\n".join(f"{task.name}:\n{task.stack}" for task in expect.hung)
+    return Verdict("no_hang", False,
+                   f"{len(expect.hung)} tasks still blocked{deadline}: {names}{abandoned}",
+                   stack=stack)
+
+
+def check_memory_bounded(obs: Observations, expect: Expectations) -> Verdict | None:
+    """Resident memory grows by at most the declared limit over the scenario."""
+    if expect.memory_growth_limit is None:
+        return None
+    _t, rss = obs.series("rss_bytes")
+    if rss.size < 2:
+        return Verdict("memory_bounded", True, "fewer than two memory samples")
+    growth = int(rss.max() - rss[0])
+    limit = expect.memory_growth_limit
+    detail = f"RSS grew {growth / 2**20:.1f} MiB (limit {limit / 2**20:.1f} MiB)"
+    return Verdict("memory_bounded", growth <= limit, detail)
+
+
+def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
+    """Conditions the scenario saw were announced by the target's events, while they happened.
+
+    - every put that returned False (dropped) has a ``stream.chunk_dropped`` event;
+    - every put that took ``blocked_threshold_ms`` or longer saw ``stream.producer_blocked``
+      while it was blocked: after it started and within ``max(threshold / 4, duration / 4)``
+      of its start (an event emitted only when the put returns is too late to act on);
+    - every put that timed out saw ``stream.producer_timeout``.
+    """
+    if obs.send_seq.size == 0:
+        return None
+    problems: list[str] = []
+    checked: list[str] = []
+    outcome = obs.send_outcome
+    returned_false = int((outcome == "dropped").sum())
+    drop_events = len(obs.events_named(DROP_EVENT))
+    if returned_false:
+        checked.append(f"{returned_false} refused puts")
+        if drop_events < returned_false:
+            problems.append(f"{returned_false - drop_events} puts returned False without "
+                            f"{DROP_EVENT} ({drop_events} events)")
+    acc = account(obs, stranded_ok=expect.stranded_ok)
+    if acc.dropped_but_delivered:
+        problems.append(f"{acc.dropped_but_delivered} {DROP_EVENT} events name chunks that "
+                        f"were delivered")
+
+    threshold_ns = int(expect.blocked_threshold_ms * 1e6)
+    duration = obs.send_end - obs.send_start
+    blocked = np.nonzero(duration >= threshold_ns)[0]
+    if blocked.size:
+        checked.append(f"{blocked.size} blocked puts")
+        event_t = np.sort(np.asarray([t for _p, t in obs.events_named(BLOCKED_EVENT)],
+                                     dtype=np.int64))
+        starts = obs.send_start[blocked]
+        allow = np.maximum(threshold_ns // 4, duration[blocked] // 4)
+        first = np.searchsorted(event_t, starts, side="left")
+        ok = np.zeros(blocked.size, dtype=bool)
+        has = first < event_t.size
+        ok[has] = event_t[first[has]] <= starts[has] + allow[has]
+        late = blocked[~ok]
+        if late.size:
+            ids = [chunk_id(int(obs.send_producer[i]), int(obs.send_seq[i])) for i in late]
+            worst = float(duration[late].max()) / 1e6
+            problems.append(
+                f"{late.size} of {blocked.size} puts blocked (up to {worst:.0f} ms) without "
+                f"{BLOCKED_EVENT} while blocked: {', '.join(ids[:_SHOWN])}"
+                + (f" and {late.size - _SHOWN} more" if late.size > _SHOWN else ""))
+    timeouts = int((outcome == "timeout").sum())
+    if timeouts:
+        checked.append(f"{timeouts} timed-out puts")
+        timeout_events = len(obs.events_named(TIMEOUT_EVENT))
+        if timeout_events < timeouts:
+            problems.append(f"{timeouts - timeout_events} put timeouts without {TIMEOUT_EVENT}")
+    if problems:
+        return Verdict("telemetry", False, "; ".join(problems))
+    return Verdict("telemetry", True,
+                   "announced: " + ", ".join(checked) if checked else "nothing to announce")
+
+
+def check_latency_bounded(obs: Observations, expect: Expectations) -> Verdict | None:
+    """P99 latency from the intended send time to receipt is within the declared bound."""
+    if expect.latency_p99_ms is None:
+        return None
+    latencies = latencies_ns(obs)
+    if latencies.size == 0:
+        return Verdict("latency_bounded", False, "no chunk was delivered")
+    p99 = float(np.percentile(latencies, 99.0, method="inverted_cdf")) / 1e6
+    worst = float(latencies.max()) / 1e6
+    detail = (f"P99 {p99:.3f} ms {'<=' if p99 <= expect.latency_p99_ms else '>'} "
+              f"{expect.latency_p99_ms:g} ms over {latencies.size} chunks (max {worst:.3f} ms)")
+    return Verdict("latency_bounded", p99 <= expect.latency_p99_ms, detail)
+
+
+def latencies_ns(obs: Observations) -> np.ndarray:
+    """Intended send -> first receipt, ns, for every delivered chunk (stranded excluded)."""
+    if obs.recv_t.size == 0 or obs.send_seq.size == 0:
+        return np.empty(0, dtype=np.int64)
+    keys = obs.send_keys
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    delivered = ~obs.recv_stranded
+    recv_keys = obs.recv_keys[delivered]
+    recv_t = obs.recv_t[delivered]
+    first_recv_keys, first = np.unique(recv_keys, return_index=True)
+    pos = np.clip(np.searchsorted(sorted_keys, first_recv_keys), 0, sorted_keys.size - 1)
+    matched = sorted_keys[pos] == first_recv_keys
+    intended = obs.send_intended[order[pos[matched]]]
+    return recv_t[first[matched]] - intended
+
+
+CHECKS: Sequence[Callable[[Observations, Expectations], Verdict | None]] = (
+    check_none_lost,
+    check_none_duplicated,
+    check_fifo_per_producer,
+    check_bounds_held,
+    check_whole_frames,
+    check_no_hang,
+    check_memory_bounded,
+    check_latency_bounded,
+    check_telemetry,
+)
+
+
+def check_all(obs: Observations, expect: Expectations) -> list[Verdict]:
+    """Run every check in :data:`CHECKS`; the ones that do not apply are left out."""
+    verdicts = []
+    for check in CHECKS:
+        verdict = check(obs, expect)
+        if verdict is not None:
+            verdicts.append(verdict)
+    return verdicts

@@ -1,0 +1,826 @@
+"""The runner: one scenario at a time, each on a fresh event loop, under a deadline.
+
+Contracts:
+
+- **Fresh loop.** Every scenario attempt runs on its own new event loop, closed
+  afterwards, so one scenario's leftovers (tasks, timers, callbacks) cannot touch the next.
+- **Deadline.** A scenario gets ``--timeout`` seconds, else its ``deadline_s`` parameter,
+  else :data:`DEFAULT_DEADLINE_S`. Its tasks are cut ``grace`` seconds before the deadline
+  (``grace = min(0.5 s, deadline / 10)``) so the attempt ends within the deadline: the run
+  never takes longer than the sum of its deadlines plus the time to compute metrics.
+  At the cut every watched task still running (``ctx.spawn``, and the scenario itself if it
+  is the one blocked) is reported in a failed ``no_hang`` invariant with the stack of the
+  await it is stuck in, then cancelled. A task that ignores cancellation for ``grace``
+  seconds is abandoned (kept referenced, never resumed) and the scenario's status is
+  ``timeout``. The run goes on.
+- **Crash.** An exception from the scenario, or from a watched task not spawned with
+  ``may_fail``, makes the status ``error`` (with the exception and its traceback); the run
+  goes on. ``CapabilityMissing`` from the target makes it ``invalid`` with the capability
+  recorded as skipped.
+- **Status**, most severe first: ``timeout`` (a task ignored cancellation or the isolated
+  process wedged), ``error``, ``fail`` (an invariant broke, hangs included), ``invalid``
+  (the load generator could not keep its schedule, the scenario said so, or a capability
+  was missing), ``pass``.
+- **Seeds.** Each attempt's seed is derived from the run seed, the scenario name and the
+  repeat index (:func:`derive_seed`), so ``stageflow-stress run NAME --seed N`` replays.
+- **Isolation** (``isolate=True``): the attempt runs in a child interpreter
+  (``python -m harness.runner``) that writes its result JSON to a file. The child arms
+  ``faulthandler`` just after the deadline, so an event loop wedged by code that never
+  yields is dumped (every thread's stack) and ended; the parent kills the child at a hard
+  deadline as a last resort. Either way the status is ``timeout`` with the stack.
+- **Saturation.** From the trace, the runner computes each send's *schedule lag*: put
+  start - max(intended time, the same producer's previous put end), the delay the
+  generator itself caused. When more than ``saturation_fraction`` (default 1 %) of sends
+  lag by more than ``saturation_lag_ms`` (default 20 ms) the scenario is ``invalid``: the
+  machine, not the target, set the pace. Both can be scenario parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import faulthandler
+import hashlib
+import importlib
+import linecache
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+from harness import metrics as m
+from harness.errors import HarnessError
+from harness.hypotheses import evaluate_hypotheses
+from harness.invariants import (
+    Expectations,
+    HungTask,
+    Observations,
+    Verdict,
+    account,
+    check_all,
+    latencies_ns,
+    observe,
+)
+from harness.jsonio import read_json, write_json_atomic
+from harness.results import SCHEMA_VERSION, environment, new_run_id
+from harness.targets import CapabilityMissing, Target, load_target
+from mocks.trace import Trace, split_sequence
+from scenarios.context import SLO_KEYS
+from scenarios.registry import ScenarioSpec, get_scenario
+
+__all__ = [
+    "DEFAULT_DEADLINE_S",
+    "RunContext",
+    "Runner",
+    "await_stack",
+    "build_run_document",
+    "derive_seed",
+    "import_scenario_modules",
+    "run_scenario",
+    "summarize",
+]
+
+DEFAULT_DEADLINE_S = 30.0
+SAMPLE_INTERVAL_S = 0.001
+RSS_EVERY = 20  # RSS is sampled every RSS_EVERY loop-lag samples (~20 ms)
+DEFAULT_SATURATION_LAG_MS = 20.0
+DEFAULT_SATURATION_FRACTION = 0.01
+_ASYNCIO_DIR = str(Path(asyncio.__file__).parent)
+_ABANDONED: list[asyncio.Task[Any]] = []  # tasks that ignored cancellation: never resumed
+
+
+def derive_seed(run_seed: int, name: str, repeat_index: int = 0) -> int:
+    """A scenario attempt's seed: stable for (run seed, scenario name, repeat index)."""
+    digest = hashlib.blake2b(f"{run_seed}:{name}:{repeat_index}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big") & 0x7FFF_FFFF
+
+
+def import_scenario_modules(modules: Iterable[str]) -> None:
+    """Import user modules that register scenarios with ``@scenario``.
+
+    :raises HarnessError: a module cannot be imported or fails while importing.
+    """
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            raise HarnessError(f"--scenarios {module}: cannot import: {exc}") from None
+        except Exception as exc:
+            raise HarnessError(
+                f"--scenarios {module}: importing failed: {type(exc).__name__}: {exc}"
+            ) from None
+
+
+# --- where a task waits ---------------------------------------------------------------------
+
+def _frame_line(frame: Any) -> str:
+    code = frame.f_code
+    line = linecache.getline(code.co_filename, frame.f_lineno).strip()
+    return f'File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}: {line}'
+
+
+def await_stack(task: asyncio.Task[Any]) -> tuple[str, str]:
+    """``(where, stack)`` of a suspended task: the chain of awaits it is stuck in.
+
+    ``Task.get_stack()`` returns only the outermost frame of a suspended coroutine, so this
+    follows ``cr_await`` (and ``gi_yieldfrom``/``ag_await``) down to the innermost frame,
+    and into awaited tasks. ``where`` is the innermost frame outside asyncio itself (the
+    library call that waits), ``file:line in function: source``.
+    """
+    lines: list[str] = []
+    innermost = ""
+    innermost_user = ""
+    seen: set[int] = set()
+    obj: Any = task.get_coro()
+    while obj is not None and id(obj) not in seen:
+        seen.add(id(obj))
+        if isinstance(obj, asyncio.Task):
+            lines.append(f"  awaiting task {obj.get_name()!r}")
+            obj = obj.get_coro()
+            continue
+        frame = (getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
+                 or getattr(obj, "ag_frame", None))
+        if frame is not None:
+            lines.append("  " + _frame_line(frame))
+            code = frame.f_code
+            innermost = (f"{Path(code.co_filename).name}:{frame.f_lineno} in "
+                         f"{code.co_qualname}: "
+                         f"{linecache.getline(code.co_filename, frame.f_lineno).strip()}")
+            if not code.co_filename.startswith(_ASYNCIO_DIR):
+                innermost_user = innermost
+        nxt = (getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None)
+               or getattr(obj, "ag_await", None))
+        if nxt is None and isinstance(obj, asyncio.Future) and not obj.done():
+            lines.append(f"  waiting on {obj!r}"[:300])
+        obj = nxt
+    if not lines:
+        for frame in task.get_stack():
+            lines.append("  " + _frame_line(frame))
+    return innermost_user or innermost or "unknown location", "\n".join(lines)
+
+
+# --- the context ----------------------------------------------------------------------------
+
+class RunContext:
+    """The runner's implementation of :class:`scenarios.context.ScenarioContext`."""
+
+    def __init__(self, *, spec: ScenarioSpec, target: Target, params: Mapping[str, Any],
+                 quick: bool, seed: int, deadline_ns: int) -> None:
+        self.name = spec.name
+        self.spec = spec
+        self.target = target
+        self.params = dict(params)
+        self.quick = quick
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.trace = Trace()
+        self.deadline_ns = deadline_ns
+        self.expectations = Expectations()
+        self.tasks: list[tuple[asyncio.Task[Any], bool]] = []
+        self.notes: dict[str, Any] = {}
+        self.verdicts: list[Verdict] = []
+        self.skipped: list[dict[str, str]] = []
+        self.invalid_reasons: list[str] = []
+        self.slo_values: dict[str, Any] = {}
+        self.queues: dict[str, Any] = {}
+        self.buffers: dict[str, Any] = {}
+        self.main_task: asyncio.Task[Any] | None = None
+
+    # identity and randomness
+    def seed_for(self, label: str) -> int:
+        return derive_seed(self.seed, label)
+
+    def remaining_s(self) -> float:
+        return max(0.0, (self.deadline_ns - time.perf_counter_ns()) / 1e9)
+
+    # tasks
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str,
+              may_fail: bool = False) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.append((task, may_fail))
+        return task
+
+    # what the scenario tells the harness
+    def note(self, key: str, value: Any) -> None:
+        self.notes[str(key)] = value
+
+    def expect(self, name: str, passed: bool, detail: str = "") -> None:
+        self.verdicts.append(Verdict(str(name), bool(passed), " ".join(str(detail).split())))
+
+    def skip(self, capability: str, reason: str = "") -> None:
+        self.skipped.append({"capability": str(capability), "reason": str(reason)})
+
+    def invalid(self, reason: str) -> None:
+        self.invalid_reasons.append(str(reason))
+
+    def slo(self, **values: float | int | None) -> None:
+        unknown = sorted(set(values) - set(SLO_KEYS))
+        if unknown:
+            raise ValueError(f"unknown SLO keys {unknown}; known: {list(SLO_KEYS)}")
+        self.slo_values.update(values)
+
+    def watch_queue(self, queue: Any, *, max_size: int | None, name: str = "queue") -> None:
+        self.queues[name] = queue
+        self.expectations.queues[name] = max_size
+
+    def watch_buffer(self, buffer: Any, *, max_ms: float | None, name: str = "buffer") -> None:
+        self.buffers[name] = buffer
+        self.expectations.buffers[name] = max_ms
+
+    def expect_frames(self, frame_bytes: int, *, series: str = "read_bytes") -> None:
+        if frame_bytes < 1:
+            raise ValueError(f"frame_bytes must be >= 1, got {frame_bytes}")
+        self.expectations.frames[series] = int(frame_bytes)
+
+    def sends_into_buffer(self) -> None:
+        self.expectations.chunk_identity = False
+
+    def bound_latency(self, p99_ms: float) -> None:
+        if not p99_ms > 0:
+            raise ValueError(f"p99_ms must be > 0, got {p99_ms}")
+        self.expectations.latency_p99_ms = float(p99_ms)
+
+    def bound_memory(self, max_growth_bytes: int) -> None:
+        if max_growth_bytes < 0:
+            raise ValueError(f"max_growth_bytes must be >= 0, got {max_growth_bytes}")
+        self.expectations.memory_growth_limit = int(max_growth_bytes)
+
+    # harness side
+    def sample_once(self, process: psutil.Process | None, now: int) -> None:
+        trace = self.trace
+        for name, queue in self.queues.items():
+            with contextlib.suppress(Exception):
+                trace.sample(f"queue_depth.{name}", len(queue), now)
+        for name, buffer in self.buffers.items():
+            level = buffer_level_ms(buffer)
+            if level is not None:
+                trace.sample(f"buffer_ms.{name}", level, now)
+        if process is not None:
+            with contextlib.suppress(psutil.Error):
+                trace.sample("rss_bytes", process.memory_info().rss, now)
+
+    async def sampler(self) -> None:
+        """Loop lag (oversleep of a 1 ms sleep), queue depth and buffer level every ~1 ms,
+        RSS every ~20 ms."""
+        process = psutil.Process()
+        self.sample_once(process, time.perf_counter_ns())
+        tick = 0
+        while True:
+            before = time.perf_counter_ns()
+            await asyncio.sleep(SAMPLE_INTERVAL_S)
+            now = time.perf_counter_ns()
+            lag_ms = (now - before) / 1e6 - 1e3 * SAMPLE_INTERVAL_S
+            self.trace.sample("loop_lag_ms", max(0.0, lag_ms), now)
+            tick += 1
+            self.sample_once(process if tick % RSS_EVERY == 0 else None, now)
+
+
+def buffer_level_ms(buffer: Any) -> float | None:
+    """A buffer's level in ms: ``current_ms`` where the target has it, else ``duration_ms``."""
+    for attr in ("current_ms", "duration_ms"):
+        try:
+            value = getattr(buffer, attr)
+            value = value() if callable(value) else value
+            return float(value)
+        except Exception:
+            continue
+    return None
+
+
+def _reported_peak(queue: Any) -> int | None:
+    peaks = []
+    with contextlib.suppress(Exception):
+        peaks.append(int(queue.statistics().peak_size))
+    with contextlib.suppress(Exception):
+        peaks.append(int(queue.monitor.stats.max_queue_size))
+    return max(peaks) if peaks else None
+
+
+def _drain(queue: Any) -> list[tuple[int, int, int]]:
+    """Take what is left in a queue without waiting: ``(producer, seq, t_ns)`` per chunk."""
+    stranded: list[tuple[int, int, int]] = []
+    try:
+        budget = len(queue) + 1
+    except Exception:
+        return stranded
+    for _ in range(budget):
+        try:
+            item = queue.get_nowait()
+        except Exception:
+            break
+        if item is None:
+            continue
+        sequence = getattr(item, "sequence", None)
+        if isinstance(sequence, int) and sequence >= 0:
+            producer, seq = split_sequence(sequence)
+            stranded.append((producer, seq, time.perf_counter_ns()))
+    return stranded
+
+
+# --- one attempt ----------------------------------------------------------------------------
+
+@dataclass
+class _Supervised:
+    hung: list[HungTask] = field(default_factory=list)
+    abandoned: list[str] = field(default_factory=list)
+    error: BaseException | None = None
+    error_task: str = ""
+    stranded: list[tuple[int, int, int]] = field(default_factory=list)
+    cut: bool = False
+    loop_messages: list[str] = field(default_factory=list)
+
+
+async def _supervise(ctx: RunContext, cut_ns: int, grace_s: float) -> _Supervised:
+    out = _Supervised()
+    loop = asyncio.get_running_loop()
+    sampler = loop.create_task(ctx.sampler(), name="harness-sampler")
+    main = loop.create_task(ctx.spec.fn(ctx), name=ctx.name)
+    ctx.main_task = main
+
+    def remaining() -> float:
+        return max(0.0, (cut_ns - time.perf_counter_ns()) / 1e9)
+
+    try:
+        await asyncio.wait({main}, timeout=remaining())
+        if main.done() and not main.cancelled() and main.exception() is not None:
+            out.error, out.error_task = main.exception(), ctx.name
+        while out.error is None:
+            pending = [t for t, _ in ctx.tasks if not t.done()]
+            crashed = [(t, t.exception()) for t, may_fail in ctx.tasks
+                       if t.done() and not may_fail and not t.cancelled()
+                       and t.exception() is not None]
+            if crashed:
+                out.error_task, out.error = crashed[0][0].get_name(), crashed[0][1]
+                break
+            if (not pending and main.done()) or remaining() <= 0:
+                break
+            await asyncio.wait([*pending, *([] if main.done() else [main])],
+                               timeout=remaining(), return_when=asyncio.FIRST_COMPLETED)
+            if main.done() and not main.cancelled() and main.exception() is not None:
+                out.error, out.error_task = main.exception(), ctx.name
+        still = [t for t, _ in ctx.tasks if not t.done()]
+        if out.error is None and (still or not main.done()):
+            out.cut = True
+            blocked = still or [main]
+            for task in blocked:
+                where, stack = await_stack(task)
+                out.hung.append(HungTask(task.get_name(), where, stack))
+                ctx.trace.blocked[task.get_name()] = where
+        leftovers = [*still, *([] if main.done() else [main])]
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            _done, stuck = await asyncio.wait(leftovers, timeout=grace_s)
+            for task in stuck:
+                out.abandoned.append(task.get_name())
+                _ABANDONED.append(task)
+        for name, queue in ctx.queues.items():
+            peak = _reported_peak(queue)
+            if peak is not None:
+                ctx.expectations.queue_peaks[name] = peak
+            out.stranded.extend(_drain(queue))
+        ctx.sample_once(None, time.perf_counter_ns())
+    finally:
+        sampler.cancel()
+        await asyncio.wait({sampler}, timeout=1.0)
+    for task, _may_fail in ctx.tasks:  # retrieve exceptions so none is logged as unretrieved
+        if task.done() and not task.cancelled():
+            task.exception()
+    return out
+
+
+def _run_on_fresh_loop(ctx: RunContext, cut_ns: int, grace_s: float) -> _Supervised:
+    loop = asyncio.new_event_loop()
+    messages: list[str] = []
+    loop.set_exception_handler(lambda _loop, context: messages.append(str(context.get("message"))))
+    result: _Supervised | None = None
+    try:
+        result = loop.run_until_complete(_supervise(ctx, cut_ns, grace_s))
+        if not result.abandoned:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), grace_s))
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(
+                    asyncio.wait_for(loop.shutdown_default_executor(), grace_s))
+    finally:
+        loop.close()
+    result.loop_messages = messages
+    return result
+
+
+def _deadline_s(params: Mapping[str, Any], timeout_s: float | None) -> float:
+    if timeout_s is not None:
+        return float(timeout_s)
+    value = params.get("deadline_s", DEFAULT_DEADLINE_S)
+    return float(value)
+
+
+def _grace_s(deadline_s: float) -> float:
+    return min(0.5, deadline_s / 10)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def run_scenario(
+    spec: ScenarioSpec, target: Target, *, quick: bool, seed: int, repeat_index: int = 0,
+    overrides: Mapping[str, Any] | None = None, timeout_s: float | None = None,
+    reproduction: str | None = None,
+) -> dict[str, Any]:
+    """Run one attempt of ``spec`` in this process on a fresh event loop.
+
+    Returns the scenario entry of the results document (see docs/architecture.md).
+    """
+    params = spec.params(quick=quick, overrides=overrides)
+    deadline_s = _deadline_s(params, timeout_s)
+    grace_s = _grace_s(deadline_s)
+    started = time.perf_counter_ns()
+    cut_ns = started + int((deadline_s - grace_s) * 1e9)
+    ctx = RunContext(spec=spec, target=target, params=params, quick=quick, seed=seed,
+                     deadline_ns=cut_ns)
+    ctx.expectations.deadline_s = deadline_s
+    entry = _entry_skeleton(spec, params, seed, repeat_index, reproduction)
+    missing = [cap for cap in spec.requires if not getattr(target.capabilities, cap, False)]
+    if missing:
+        entry["status"] = "invalid"
+        entry["skipped"] = [{"capability": cap, "reason": "required by the scenario"}
+                            for cap in missing]
+        entry["invalid_reason"] = f"target {target.name!r} lacks {', '.join(missing)}"
+        entry["duration_ms"] = 0.0
+        entry["metrics"] = _empty_metrics()
+        return entry
+    supervised = _run_on_fresh_loop(ctx, cut_ns, grace_s)
+    duration_ms = (time.perf_counter_ns() - started) / 1e6
+    return _finish(entry, ctx, supervised, duration_ms, reproduction)
+
+
+def _entry_skeleton(spec: ScenarioSpec, params: Mapping[str, Any], seed: int,
+                    repeat_index: int, reproduction: str | None) -> dict[str, Any]:
+    return {
+        "name": spec.name, "category": spec.category, "hypotheses": list(spec.hypotheses),
+        "description": spec.description, "status": "pass", "duration_ms": 0.0,
+        "repeat_index": repeat_index, "seed": seed, "params": dict(params),
+        "metrics": {}, "invariants": [], "error": None, "skipped": [],
+        "invalid_reason": None, "reproduction": reproduction,
+    }
+
+
+def _finish(entry: dict[str, Any], ctx: RunContext, sup: _Supervised, duration_ms: float,
+            reproduction: str | None) -> dict[str, Any]:
+    expect = ctx.expectations
+    expect.hung = sup.hung
+    expect.abandoned = sup.abandoned
+    expect.stranded_ok = sup.cut
+    obs = observe(ctx.trace, stranded=sup.stranded)
+    verdicts = check_all(obs, expect) + ctx.verdicts
+    if reproduction:
+        verdicts = [v if v.passed else Verdict(v.name, v.passed, v.detail, v.stack, reproduction)
+                    for v in verdicts]
+    entry["invariants"] = [v.as_dict() for v in verdicts]
+    entry["metrics"] = compute_metrics(obs, ctx, expect, duration_ms)
+    entry["duration_ms"] = round(duration_ms, 3)
+    entry["skipped"] = list(ctx.skipped)
+    saturation = entry["metrics"]["generator"]
+    reasons = list(ctx.invalid_reasons)
+    if saturation["saturated"]:
+        reasons.append(
+            f"load generator fell behind its own schedule: {saturation['late_fraction']:.1%} "
+            f"of sends started more than {saturation['lag_limit_ms']:g} ms late "
+            f"(max {saturation['schedule_lag_ms_max']:.1f} ms)")
+    error = sup.error
+    if isinstance(error, CapabilityMissing):
+        entry["skipped"].append({"capability": error.capability, "reason": str(error)})
+        reasons.append(str(error))
+        error = None
+    if error is not None:
+        where = f" in task {sup.error_task!r}" if sup.error_task != ctx.name else ""
+        entry["error"] = _error_text(error) + where
+        entry["traceback"] = "".join(traceback.format_exception(error)).rstrip()
+    entry["invalid_reason"] = "; ".join(reasons) or None
+    if sup.loop_messages:
+        entry["loop_messages"] = sup.loop_messages[:10]
+    entry["status"] = _status(verdicts, sup, entry["error"], reasons)
+    return entry
+
+
+def _status(verdicts: Sequence[Verdict], sup: _Supervised, error: str | None,
+            reasons: Sequence[str]) -> str:
+    if sup.abandoned:
+        return "timeout"
+    if error is not None:
+        return "error"
+    if any(not v.passed for v in verdicts):
+        return "fail"
+    if reasons:
+        return "invalid"
+    return "pass"
+
+
+# --- metrics of one attempt -----------------------------------------------------------------
+
+def _schedule_lag_ns(obs: Observations) -> np.ndarray:
+    lags = []
+    for producer in np.unique(obs.send_producer):
+        mask = obs.send_producer == producer
+        intended, start, end = obs.send_intended[mask], obs.send_start[mask], obs.send_end[mask]
+        prev_end = np.concatenate([[intended[0]], end[:-1]])
+        lags.append(start - np.maximum(intended, prev_end))
+    return np.concatenate(lags) if lags else np.empty(0, dtype=np.int64)
+
+
+def _empty_metrics() -> dict[str, Any]:
+    empty = m.percentile_summary([])
+    return {
+        "sent": 0, "delivered": 0, "dropped": 0, "lost": 0, "duplicated": 0, "refused": 0,
+        "stranded": 0, "throughput_cps": 0.0, "offered_cps": 0.0,
+        "latency_ms": dict(empty), "service_ms": dict(empty),
+        "latency_hdr": m.encode_histogram([]), "service_hdr": m.encode_histogram([]),
+        "memory": {"peak_bytes": 0, "growth_bytes_per_s": 0.0, "growth_bytes": 0},
+        "slo": {"underruns": 0, "underrun_ms": 0.0, "drop_ratio": 0.0, "recovery_ms": None,
+                "loop_lag_ms_max": 0.0, "loop_lag_ms_p99": 0.0},
+        "generator": {"schedule_lag_ms_max": 0.0, "schedule_lag_ms_p99": 0.0,
+                      "late_fraction": 0.0, "lag_limit_ms": DEFAULT_SATURATION_LAG_MS,
+                      "saturated": False},
+        "series": {}, "events": {}, "notes": {},
+    }
+
+
+def compute_metrics(obs: Observations, ctx: RunContext, expect: Expectations,
+                    duration_ms: float) -> dict[str, Any]:
+    """The ``metrics`` object of a scenario entry (see harness.metrics for definitions)."""
+    out = _empty_metrics()
+    acc = account(obs, stranded_ok=expect.stranded_ok)
+    if expect.chunk_identity:
+        out.update(sent=acc.sent, delivered=acc.delivered, dropped=acc.dropped, lost=acc.lost,
+                   duplicated=acc.duplicated, refused=acc.refused, stranded=acc.stranded)
+    else:  # writes into a buffer: an accepted write is delivered; bytes are checked apart
+        accepted = int((obs.send_outcome == "queued").sum())
+        out.update(sent=acc.sent, delivered=accepted, refused=acc.sent - accepted)
+    latency = latencies_ns(obs)
+    service = obs.send_end - obs.send_start
+    out["latency_ms"] = m.percentile_summary(latency)
+    out["service_ms"] = m.percentile_summary(service)
+    out["latency_hdr"] = m.encode_histogram(latency)
+    out["service_hdr"] = m.encode_histogram(service)
+    delivered_t = obs.recv_t[~obs.recv_stranded]
+    if not expect.chunk_identity:
+        delivered_t = obs.send_end[obs.send_outcome == "queued"]
+    if out["delivered"] and delivered_t.size and obs.send_intended.size:
+        window = (int(delivered_t.max()) - int(obs.send_intended.min())) / 1e9
+        out["throughput_cps"] = round(out["delivered"] / window, 1) if window > 0 else 0.0
+    if obs.send_intended.size > 1:
+        span = (int(obs.send_intended.max()) - int(obs.send_intended.min())) / 1e9
+        out["offered_cps"] = round(obs.send_intended.size / span, 1) if span > 0 else 0.0
+
+    origin = int(obs.send_intended.min()) if obs.send_intended.size else None
+    series: dict[str, Any] = {}
+    for name in sorted(obs.samples):
+        t, values = obs.series(name)
+        if name in expect.frames:  # per-read lengths: counted by whole_frames, not plotted
+            continue
+        series[name] = m.series_summary(t, values, origin_ns=origin)
+    out["series"] = series
+
+    t_rss, rss = obs.series("rss_bytes")
+    if rss.size:
+        out["memory"] = {"peak_bytes": int(rss.max()),
+                         "growth_bytes": int(rss.max() - rss[0]),
+                         "growth_bytes_per_s": round(m.slope_per_s(t_rss, rss), 1)}
+    _t, lag = obs.series("loop_lag_ms")
+    events: dict[str, int] = {}
+    for name, _payload, _t_ev in obs.events:
+        events[name] = events.get(name, 0) + 1
+    out["events"] = events
+    slo = out["slo"]
+    slo["underruns"] = events.get("stream.buffer_underrun", 0)
+    slo["drop_ratio"] = round(acc.dropped / acc.sent, 6) if acc.sent else 0.0
+    if lag.size:
+        slo["loop_lag_ms_max"] = round(float(lag.max()), 3)
+        slo["loop_lag_ms_p99"] = round(float(np.percentile(lag, 99, method="inverted_cdf")), 3)
+    for key in SLO_KEYS:
+        if key in ctx.slo_values:
+            slo[key] = ctx.slo_values[key]
+
+    lag_limit_ms = float(ctx.params.get("saturation_lag_ms", DEFAULT_SATURATION_LAG_MS))
+    fraction_limit = float(ctx.params.get("saturation_fraction", DEFAULT_SATURATION_FRACTION))
+    sched = _schedule_lag_ns(obs)
+    gen = out["generator"]
+    gen["lag_limit_ms"] = lag_limit_ms
+    if sched.size:
+        late_fraction = float((sched > lag_limit_ms * 1e6).mean())
+        gen.update(
+            schedule_lag_ms_max=round(float(sched.max()) / 1e6, 3),
+            schedule_lag_ms_p99=round(
+                float(np.percentile(sched, 99, method="inverted_cdf")) / 1e6, 3),
+            late_fraction=round(late_fraction, 6),
+            saturated=late_fraction > fraction_limit,
+        )
+    out["notes"] = dict(ctx.notes)
+    return out
+
+
+# --- isolation ------------------------------------------------------------------------------
+
+_CHILD_STARTUP_S = 10.0  # interpreter start + imports, before the child's own deadline
+
+
+def _run_isolated(spec: ScenarioSpec, target_spec: str, *, modules: Sequence[str],
+                  quick: bool, seed: int, repeat_index: int, overrides: Mapping[str, Any],
+                  timeout_s: float | None, reproduction: str | None) -> dict[str, Any]:
+    params = spec.params(quick=quick, overrides=overrides)
+    deadline_s = _deadline_s(params, timeout_s)
+    with tempfile.TemporaryDirectory(prefix="stageflow-stress-") as tmp:
+        result_path = Path(tmp) / "result.json"
+        job = {
+            "scenario": spec.name, "target": target_spec, "modules": list(modules),
+            "quick": quick, "seed": seed, "repeat_index": repeat_index,
+            "overrides": dict(overrides), "timeout_s": timeout_s,
+            "reproduction": reproduction, "result_path": str(result_path),
+        }
+        job_path = Path(tmp) / "job.json"
+        write_json_atomic(job_path, job)
+        hard_s = deadline_s + _CHILD_STARTUP_S + 30.0
+        started = time.perf_counter_ns()
+        env = dict(os.environ, PYTHONFAULTHANDLER="0")
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "harness.runner", str(job_path)],
+                capture_output=True, text=True, timeout=hard_s, env=env, check=False,
+            )
+            stderr, killed = proc.stderr, False
+        except subprocess.TimeoutExpired as exc:
+            raw = exc.stderr or ""
+            stderr, killed = raw.decode(errors="replace") if isinstance(raw, bytes) else raw, True
+        duration_ms = (time.perf_counter_ns() - started) / 1e6
+        if result_path.exists():
+            return dict(read_json(result_path, what="isolated result"))
+    entry = _entry_skeleton(spec, params, seed, repeat_index, reproduction)
+    entry["metrics"] = _empty_metrics()
+    entry["duration_ms"] = round(duration_ms, 3)
+    wedged = killed or "Timeout (" in stderr
+    tail = stderr.strip()[-6000:]
+    if wedged:
+        how = "killed at the hard deadline" if killed else "dumped by faulthandler and ended"
+        verdict = Verdict(
+            "no_hang", False,
+            f"event loop wedged past the {deadline_s:g} s deadline (isolated process {how})",
+            stack=tail or None, reproduction=reproduction)
+        entry["invariants"] = [verdict.as_dict()]
+        entry["status"] = "timeout"
+    else:
+        last = tail.splitlines()[-1] if tail else "no output"
+        entry["status"] = "error"
+        entry["error"] = f"isolated process ended without a result: {last}"
+        entry["traceback"] = tail
+    return entry
+
+
+def _child_main(job_path: str) -> int:
+    job = read_json(Path(job_path), what="isolation job")
+    import_scenario_modules(job["modules"])
+    target = load_target(job["target"])
+    spec = get_scenario(job["scenario"])
+    params = spec.params(quick=job["quick"], overrides=job["overrides"])
+    deadline_s = _deadline_s(params, job["timeout_s"])
+    faulthandler.dump_traceback_later(deadline_s + 1.0, exit=True, file=sys.stderr)
+    entry = run_scenario(
+        spec, target, quick=job["quick"], seed=job["seed"], repeat_index=job["repeat_index"],
+        overrides=job["overrides"], timeout_s=job["timeout_s"],
+        reproduction=job["reproduction"],
+    )
+    faulthandler.cancel_dump_traceback_later()
+    entry["isolated"] = True
+    write_json_atomic(Path(job["result_path"]), entry)
+    return 0
+
+
+# --- a whole run ----------------------------------------------------------------------------
+
+Callback = Callable[[ScenarioSpec, int], None]
+DoneCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Runner:
+    """Runs scenarios against one target; see the module docstring for the contracts."""
+
+    target: Target
+    target_spec: str
+    quick: bool = False
+    seed: int = 0
+    repeat: int = 1
+    timeout_s: float | None = None
+    isolate: bool = False
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    modules: Sequence[str] = ()
+    reproduce: Callable[[ScenarioSpec, int], str] | None = None
+    on_start: Callback | None = None
+    on_done: DoneCallback | None = None
+
+    def attempts(self, specs: Sequence[ScenarioSpec]) -> list[tuple[ScenarioSpec, int]]:
+        return [(spec, r) for r in range(self.repeat) for spec in specs]
+
+    def run(self, specs: Sequence[ScenarioSpec]) -> list[dict[str, Any]]:
+        """Every scenario ``repeat`` times (all scenarios, then again); entries in run order."""
+        entries = []
+        for spec, repeat_index in self.attempts(specs):
+            if self.on_start:
+                self.on_start(spec, repeat_index)
+            entry = self.run_one(spec, repeat_index)
+            entries.append(entry)
+            if self.on_done:
+                self.on_done(entry)
+        return entries
+
+    def run_one(self, spec: ScenarioSpec, repeat_index: int) -> dict[str, Any]:
+        seed = derive_seed(self.seed, spec.name, repeat_index)
+        overrides = {k: v for k, v in self.overrides.items() if k in spec.full}
+        reproduction = self.reproduce(spec, repeat_index) if self.reproduce else None
+        if self.isolate:
+            return _run_isolated(spec, self.target_spec, modules=self.modules,
+                                 quick=self.quick, seed=seed, repeat_index=repeat_index,
+                                 overrides=overrides, timeout_s=self.timeout_s,
+                                 reproduction=reproduction)
+        return run_scenario(spec, self.target, quick=self.quick, seed=seed,
+                            repeat_index=repeat_index, overrides=overrides,
+                            timeout_s=self.timeout_s, reproduction=reproduction)
+
+
+def summarize(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Counts by status: ``passed``, ``failed``, ``errors``, ``timeouts``, ``invalid``."""
+    keys = {"pass": "passed", "fail": "failed", "error": "errors", "timeout": "timeouts",
+            "invalid": "invalid"}
+    out = dict.fromkeys(keys.values(), 0)
+    for entry in entries:
+        out[keys[entry["status"]]] += 1
+    return out
+
+
+def _aggregates(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per scenario over its repeats: merged histograms and median throughput."""
+    by_name: dict[str, list[Mapping[str, Any]]] = {}
+    for entry in entries:
+        by_name.setdefault(entry["name"], []).append(entry)
+    out: dict[str, Any] = {}
+    for name, group in by_name.items():
+        latency_hdr = m.merge_histograms(*(e["metrics"].get("latency_hdr", "") for e in group))
+        service_hdr = m.merge_histograms(*(e["metrics"].get("service_hdr", "") for e in group))
+        throughput = [float(e["metrics"].get("throughput_cps", 0.0)) for e in group]
+        out[name] = {
+            "repeats": len(group),
+            "statuses": [e["status"] for e in group],
+            "throughput_cps_median": round(float(np.median(throughput)), 1),
+            "throughput_cps_min": round(min(throughput), 1),
+            "throughput_cps_max": round(max(throughput), 1),
+            "latency_ms": m.histogram_summary(latency_hdr),
+            "service_ms": m.histogram_summary(service_hdr),
+            "latency_hdr": latency_hdr,
+            "service_hdr": service_hdr,
+        }
+    return out
+
+
+def build_run_document(
+    *, run_id: str | None = None, command: str, target: Target, seed: int, suite: str | None,
+    quick: bool, repeat: int, reference_cps: float, entries: Sequence[Mapping[str, Any]],
+    created_at: str | None = None, extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The results document of a run (docs/architecture.md, "Results document")."""
+    from datetime import UTC, datetime
+
+    capabilities = getattr(target.capabilities, "as_dict", None)
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id or new_run_id(),
+        "created_at": created_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": command,
+        "target": {"name": target.name, "version": target.version,
+                   "capabilities": capabilities() if callable(capabilities) else {}},
+        "environment": environment(),
+        "seed": seed,
+        "suite": suite,
+        "quick": quick,
+        "repeat": repeat,
+        "reference": {"asyncio_queue_items_per_s": reference_cps},
+        "scenarios": [dict(e) for e in entries],
+        "hypotheses": evaluate_hypotheses(entries),
+        "summary": summarize(entries),
+        "aggregates": _aggregates(entries),
+    }
+    if extra:
+        doc.update(extra)
+    return doc
+
+
+if __name__ == "__main__":  # the isolated child: python -m harness.runner JOB.json
+    sys.exit(_child_main(sys.argv[1]))
