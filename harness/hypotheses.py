@@ -1,12 +1,15 @@
 """The TRANSFORM-007 hypotheses H1-H8, judged from the scenario entries of one run.
 
-A hypothesis is:
+Each failed invariant names the hypotheses it bears on (``hypotheses`` in the invariant;
+general ones from ``harness.invariants.INVARIANT_HYPOTHESES``, scenario-specific ones from
+``ctx.expect(..., hypotheses=...)``, by default all of the scenario's). A hypothesis is:
 
-- ``refuted`` when a scenario testing it failed or timed out (evidence: scenario and the
-  first broken invariant);
-- otherwise ``inconclusive`` when a scenario testing it was ``invalid``, ``error``, or
-  skipped part of its work for a missing capability;
-- otherwise ``supported`` when every scenario testing it passed;
+- ``refuted`` when an attempt of a scenario testing it broke an invariant bearing on it,
+  or timed out (evidence: scenario, invariant and detail);
+- otherwise ``inconclusive`` when an attempt testing it was ``invalid`` or ``error``,
+  skipped part of its work for a missing capability, or was cut at its deadline before
+  it could check everything;
+- otherwise ``supported`` when every attempt testing it completed its checks;
 - ``untested`` when no scenario of the run tests it.
 
 With ``--repeat`` every attempt counts: one failed repeat refutes.
@@ -24,11 +27,31 @@ __all__ = ["HYPOTHESIS_STATUSES", "evaluate_hypotheses"]
 HYPOTHESIS_STATUSES = ("supported", "refuted", "inconclusive", "untested")
 
 
-def _first_failure(entry: Mapping[str, Any]) -> str:
+def _refutations(entry: Mapping[str, Any], key: str) -> list[str]:
+    found = []
     for inv in entry.get("invariants", ()):
-        if not inv.get("passed", True):
-            return f"{inv['name']}: {inv.get('detail', '')}"
-    return entry.get("error") or entry["status"]
+        if inv.get("passed", True):
+            continue
+        bears_on = inv.get("hypotheses") or entry.get("hypotheses", ())
+        if key in bears_on:
+            found.append(f"{inv['name']}: {inv.get('detail', '')}")
+    if not found and entry["status"] == "timeout":
+        found.append(entry.get("error") or "a task ignored cancellation after the deadline")
+    return found
+
+
+def _unclear(entry: Mapping[str, Any]) -> str | None:
+    status = entry["status"]
+    if status == "error":
+        return f"error: {entry.get('error')}"
+    if status == "invalid":
+        return f"invalid: {entry.get('invalid_reason')}"
+    if entry.get("skipped"):
+        caps = ", ".join(s["capability"] for s in entry["skipped"])
+        return f"skipped parts needing {caps}"
+    if entry.get("cut_at_deadline"):
+        return "cut at its deadline before finishing its checks"
+    return None
 
 
 def _label(entry: Mapping[str, Any]) -> str:
@@ -42,30 +65,22 @@ def evaluate_hypotheses(entries: Sequence[Mapping[str, Any]]) -> dict[str, dict[
     for key, statement in HYPOTHESES.items():
         testing = [e for e in entries if key in e.get("hypotheses", ())]
         names = sorted({str(e["name"]) for e in testing})
-        refuting = [e for e in testing if e["status"] in ("fail", "timeout")]
-        unclear = [e for e in testing
-                   if e["status"] in ("invalid", "error") or e.get("skipped")]
+        refuting = [(e, r) for e in testing if (r := _refutations(e, key))]
+        unclear = [(e, u) for e in testing if (u := _unclear(e))]
         if not testing:
             status, evidence = "untested", "no scenario in this run tests it"
         elif refuting:
             status = "refuted"
-            evidence = "; ".join(f"{_label(e)} {e['status']}: {_first_failure(e)}"
-                                 for e in refuting[:3])
+            evidence = "; ".join(f"{_label(e)} {e['status']}: {reasons[0]}"
+                                 for e, reasons in refuting[:3])
         elif unclear:
             status = "inconclusive"
-            parts = []
-            for e in unclear[:3]:
-                if e["status"] == "error":
-                    parts.append(f"{_label(e)} error: {e.get('error')}")
-                elif e["status"] == "invalid":
-                    parts.append(f"{_label(e)} invalid: {e.get('invalid_reason')}")
-                else:
-                    caps = ", ".join(s["capability"] for s in e.get("skipped", ()))
-                    parts.append(f"{_label(e)} skipped parts needing {caps}")
-            evidence = "; ".join(parts)
+            evidence = "; ".join(f"{_label(e)} {reason}" for e, reason in unclear[:3])
         else:
             status = "supported"
-            checks = sorted({inv["name"] for e in testing for inv in e.get("invariants", ())})
+            checks = sorted({inv["name"].split("[")[0] for e in testing
+                             for inv in e.get("invariants", ())
+                             if key in (inv.get("hypotheses") or e.get("hypotheses", ()))})
             evidence = (f"{', '.join(names)} passed ({len(testing)} attempts; checked: "
                         f"{', '.join(checks)})")
         out[key] = {"status": status, "evidence": evidence, "statement": statement,

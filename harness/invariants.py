@@ -38,6 +38,7 @@ from mocks.trace import Trace
 
 __all__ = [
     "CHECKS",
+    "INVARIANT_HYPOTHESES",
     "REFUSED_OUTCOMES",
     "Accounting",
     "Expectations",
@@ -59,6 +60,20 @@ __all__ = [
     "latencies_ns",
     "observe",
 ]
+
+INVARIANT_HYPOTHESES: dict[str, tuple[str, ...]] = {
+    "none_lost": ("H5", "H1"),
+    "none_duplicated": ("H5",),
+    "fifo_per_producer": ("H5",),
+    "bounds_held": ("H1", "H2"),
+    "whole_frames": ("H2",),
+    "no_hang": ("H1", "H6", "H5"),
+    "memory_bounded": ("H6",),
+    "latency_bounded": ("H7",),
+    "telemetry": ("H4",),
+}
+"""Which TRANSFORM-007 hypotheses each general invariant bears on. A failed check refutes
+those of them that its scenario tests (all of the scenario's when none of them is)."""
 
 REFUSED_OUTCOMES = frozenset({"timeout", "rejected", "closed", "error", "cancelled"})
 """Put outcomes the producer was told about by an exception (never silent); ``cancelled``
@@ -96,9 +111,12 @@ class Verdict:
     detail: str = ""
     stack: str | None = None
     reproduction: str | None = None
+    hypotheses: tuple[str, ...] = ()
+    """The hypotheses this check bears on (see :data:`INVARIANT_HYPOTHESES`)."""
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "passed": self.passed, "detail": self.detail}
+        out: dict[str, Any] = {"name": self.name, "passed": self.passed, "detail": self.detail,
+                               "hypotheses": list(self.hypotheses)}
         if self.stack:
             out["stack"] = self.stack
         if self.reproduction:

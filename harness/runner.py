@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import faulthandler
 import hashlib
 import importlib
@@ -61,6 +62,7 @@ from harness import metrics as m
 from harness.errors import HarnessError
 from harness.hypotheses import evaluate_hypotheses
 from harness.invariants import (
+    INVARIANT_HYPOTHESES,
     Expectations,
     HungTask,
     Observations,
@@ -85,6 +87,7 @@ __all__ = [
     "build_run_document",
     "derive_seed",
     "import_scenario_modules",
+    "only_skipped",
     "run_scenario",
     "summarize",
 ]
@@ -213,8 +216,10 @@ class RunContext:
     def note(self, key: str, value: Any) -> None:
         self.notes[str(key)] = value
 
-    def expect(self, name: str, passed: bool, detail: str = "") -> None:
-        self.verdicts.append(Verdict(str(name), bool(passed), " ".join(str(detail).split())))
+    def expect(self, name: str, passed: bool, detail: str = "", *,
+               hypotheses: tuple[str, ...] = ()) -> None:
+        self.verdicts.append(Verdict(str(name), bool(passed), " ".join(str(detail).split()),
+                                     hypotheses=tuple(hypotheses)))
 
     def skip(self, capability: str, reason: str = "") -> None:
         self.skipped.append({"capability": str(capability), "reason": str(reason)})
@@ -456,6 +461,7 @@ def run_scenario(
         entry["skipped"] = [{"capability": cap, "reason": "required by the scenario"}
                             for cap in missing]
         entry["invalid_reason"] = f"target {target.name!r} lacks {', '.join(missing)}"
+        entry["invalid_causes"] = ["capability"]
         entry["duration_ms"] = 0.0
         entry["metrics"] = _empty_metrics()
         return entry
@@ -471,7 +477,7 @@ def _entry_skeleton(spec: ScenarioSpec, params: Mapping[str, Any], seed: int,
         "description": spec.description, "status": "pass", "duration_ms": 0.0,
         "repeat_index": repeat_index, "seed": seed, "params": dict(params),
         "metrics": {}, "invariants": [], "error": None, "skipped": [],
-        "invalid_reason": None, "reproduction": reproduction,
+        "invalid_reason": None, "invalid_causes": [], "reproduction": reproduction,
     }
 
 
@@ -482,17 +488,17 @@ def _finish(entry: dict[str, Any], ctx: RunContext, sup: _Supervised, duration_m
     expect.abandoned = sup.abandoned
     expect.stranded_ok = sup.cut
     obs = observe(ctx.trace, stranded=sup.stranded)
-    verdicts = check_all(obs, expect) + ctx.verdicts
-    if reproduction:
-        verdicts = [v if v.passed else Verdict(v.name, v.passed, v.detail, v.stack, reproduction)
-                    for v in verdicts]
+    verdicts = [_attributed(v, ctx.spec, reproduction)
+                for v in check_all(obs, expect) + ctx.verdicts]
     entry["invariants"] = [v.as_dict() for v in verdicts]
     entry["metrics"] = compute_metrics(obs, ctx, expect, duration_ms)
     entry["duration_ms"] = round(duration_ms, 3)
     entry["skipped"] = list(ctx.skipped)
     saturation = entry["metrics"]["generator"]
     reasons = list(ctx.invalid_reasons)
+    causes = ["scenario"] * len(reasons)
     if saturation["saturated"]:
+        causes.append("saturation")
         reasons.append(
             f"load generator fell behind its own schedule: {saturation['late_fraction']:.1%} "
             f"of sends started more than {saturation['lag_limit_ms']:g} ms late "
@@ -501,16 +507,29 @@ def _finish(entry: dict[str, Any], ctx: RunContext, sup: _Supervised, duration_m
     if isinstance(error, CapabilityMissing):
         entry["skipped"].append({"capability": error.capability, "reason": str(error)})
         reasons.append(str(error))
+        causes.append("capability")
         error = None
     if error is not None:
         where = f" in task {sup.error_task!r}" if sup.error_task != ctx.name else ""
         entry["error"] = _error_text(error) + where
         entry["traceback"] = "".join(traceback.format_exception(error)).rstrip()
     entry["invalid_reason"] = "; ".join(reasons) or None
+    entry["invalid_causes"] = sorted(set(causes))
+    entry["cut_at_deadline"] = sup.cut
     if sup.loop_messages:
         entry["loop_messages"] = sup.loop_messages[:10]
     entry["status"] = _status(verdicts, sup, entry["error"], reasons)
     return entry
+
+
+def _attributed(verdict: Verdict, spec: ScenarioSpec, reproduction: str | None) -> Verdict:
+    """The verdict with its hypotheses resolved against the scenario's and, when it failed,
+    the reproduction command."""
+    wanted = verdict.hypotheses or INVARIANT_HYPOTHESES.get(verdict.name.split("[")[0], ())
+    hyps = tuple(h for h in wanted if h in spec.hypotheses) or tuple(spec.hypotheses)
+    return dataclasses.replace(
+        verdict, hypotheses=hyps,
+        reproduction=verdict.reproduction or (None if verdict.passed else reproduction))
 
 
 def _status(verdicts: Sequence[Verdict], sup: _Supervised, error: str | None,
@@ -756,13 +775,23 @@ class Runner:
                             timeout_s=self.timeout_s, reproduction=reproduction)
 
 
+def only_skipped(entry: Mapping[str, Any]) -> bool:
+    """True when an ``invalid`` entry is invalid only because the target lacks a capability
+    (it says nothing about the load generator or the machine)."""
+    return entry.get("status") == "invalid" and list(entry.get("invalid_causes") or ()) == [
+        "capability"]
+
+
 def summarize(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Counts by status: ``passed``, ``failed``, ``errors``, ``timeouts``, ``invalid``."""
+    """Counts by status: ``passed``, ``failed``, ``errors``, ``timeouts``, ``invalid``, and
+    ``skipped``: the ``invalid`` ones that only lacked a capability (see only_skipped)."""
     keys = {"pass": "passed", "fail": "failed", "error": "errors", "timeout": "timeouts",
             "invalid": "invalid"}
     out = dict.fromkeys(keys.values(), 0)
+    out["skipped"] = 0
     for entry in entries:
         out[keys[entry["status"]]] += 1
+        out["skipped"] += only_skipped(entry)
     return out
 
 

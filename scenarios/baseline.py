@@ -56,4 +56,5 @@ async def baseline(ctx: ScenarioContext) -> None:
         f"{taken} of {p['chunks']} chunks delivered ({report.queued} queued, "
         f"{report.dropped} dropped, {report.timeouts + report.rejected} refused, "
         f"{report.errors} errors)",
+        hypotheses=("H5",),
     )

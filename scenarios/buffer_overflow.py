@@ -93,17 +93,19 @@ def _judge(ctx: ScenarioContext, r: dict[str, Any]) -> None:
         f"overflow_detected[{spec}]",
         totals["dropped"] > 0 and len(overflow_events) > 0 and reported == totals["dropped"],
         f"{totals['dropped']} B trimmed by add_chunk, {len(overflow_events)} "
-        f"stream.buffer_overflow events reporting {reported} B")
+        f"stream.buffer_overflow events reporting {reported} B", hypotheses=("H2",))
     remaining = buffered_bytes(r["buffer"])
     accounted = probe.bytes_read + totals["dropped"] + (remaining or 0)
     ctx.expect(
         f"bytes_accounted[{spec}]", remaining is not None and accounted == totals["added"],
         f"{totals['added']} B added = {probe.bytes_read} read + {totals['dropped']} dropped "
-        f"+ {remaining} still buffered ({accounted - totals['added']:+d} B)")
+        f"+ {remaining} still buffered ({accounted - totals['added']:+d} B)",
+        hypotheses=("H2",))
     ctx.expect(
         f"audio_intact[{spec}]", checker.corrupt == 0 and checker.backwards == 0,
         f"{checker.reads} reads: {checker.corrupt} corrupt, {checker.backwards} went back"
-        + (f"; first: {checker.first_problem}" if checker.first_problem else ""))
+        + (f"; first: {checker.first_problem}" if checker.first_problem else ""),
+        hypotheses=("H2",))
     dropped_frames = totals["dropped"] // frame
     ctx.expect(
         f"recovered_after_overflow[{spec}]",
@@ -111,7 +113,7 @@ def _judge(ctx: ScenarioContext, r: dict[str, Any]) -> None:
         and checker.gaps <= len(overflow_events),
         f"playback skipped {checker.frames_skipped} frames in {checker.gaps} gaps for "
         f"{dropped_frames} frames dropped in {len(overflow_events)} trims; "
-        f"{played.underruns} underruns")
+        f"{played.underruns} underruns", hypotheses=("H8",))
     ctx.note(f"{spec}.overflow_events", len(overflow_events))
     ctx.note(f"{spec}.bytes_dropped", totals["dropped"])
     ctx.note(f"{spec}.max_tick_lag_ms", round(played.max_tick_lag_ms, 3))

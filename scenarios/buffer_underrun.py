@@ -90,7 +90,7 @@ def _judge(ctx: ScenarioContext, r: dict[str, Any]) -> None:
     ctx.expect(
         f"underrun_detected[{spec}]", played.underruns >= 1 and underrun_events >= 1,
         f"player saw {played.underruns} underrun episodes ({played.short_reads} short reads), "
-        f"buffer emitted {underrun_events} stream.buffer_underrun")
+        f"buffer emitted {underrun_events} stream.buffer_underrun", hypotheses=("H2",))
     worst = played.max_recovery_ms
     limit = p["stall_ms"] + p["recovery_slack_ms"]
     ctx.expect(
@@ -99,7 +99,8 @@ def _judge(ctx: ScenarioContext, r: dict[str, Any]) -> None:
         and recovered_events >= 1,
         f"recovery took {worst if worst is None else round(worst, 1)} ms (limit {limit:g} ms), "
         f"{recovered_events} stream.buffer_recovered events"
-        + ("; still in underrun at the end" if played.unrecovered else ""))
+        + ("; still in underrun at the end" if played.unrecovered else ""),
+        hypotheses=("H8",))
     remaining = buffered_bytes(r["buffer"])
     ctx.expect(
         f"no_audio_lost[{spec}]",
@@ -108,7 +109,8 @@ def _judge(ctx: ScenarioContext, r: dict[str, Any]) -> None:
         f"{checker.reads} reads: {checker.corrupt} corrupt, {checker.gaps} gaps "
         f"({checker.frames_skipped} frames skipped), {checker.backwards} went back, "
         f"{r['added']['dropped']} B dropped, {remaining} B never played"
-        + (f"; first: {checker.first_problem}" if checker.first_problem else ""))
+        + (f"; first: {checker.first_problem}" if checker.first_problem else ""),
+        hypotheses=("H2",))
     ctx.note(f"{spec}.underrun_ms", round(played.underrun_ms, 3))
     ctx.note(f"{spec}.recovery_ms", [round(x, 3) for x in played.recovery_ms])
 

@@ -92,8 +92,13 @@ class ScenarioContext(Protocol):
         """Record a scenario-specific metric (JSON-serialisable) under ``metrics.notes``."""
         ...
 
-    def expect(self, name: str, passed: bool, detail: str = "") -> None:
-        """Record a scenario-specific invariant; ``detail`` is one line naming counts/ids."""
+    def expect(self, name: str, passed: bool, detail: str = "", *,
+               hypotheses: tuple[str, ...] = ()) -> None:
+        """Record a scenario-specific invariant; ``detail`` is one line naming counts/ids.
+
+        ``hypotheses``: the ones (among the scenario's) that this check bears on; a failure
+        refutes only those. Default: all of the scenario's hypotheses.
+        """
         ...
 
     def skip(self, capability: str, reason: str = "") -> None:

@@ -50,12 +50,13 @@ async def _dropping_phase(ctx: ScenarioContext, make_chunk: Any) -> None:
                       if name == "stream.chunk_dropped"
                       and payload.get("reason") not in ("drop_newest", "closed"))
     undelivered = p["chunks"] - taken
-    ctx.expect("overflow_occurred", undelivered > 0,
-               f"dropping phase: {undelivered} of {p['chunks']} chunks not delivered "
-               f"({drop_events} drop events)")
+    if undelivered == 0:  # the consumer kept up: nothing about overflow was tested
+        ctx.invalid(f"dropping phase: the consumer kept up with all {p['chunks']} chunks, "
+                    "no overflow happened")
     monitor = _monitor_drops(queue)
     ctx.expect("monitor_counts_drops", monitor is not None and monitor == drop_events,
-               f"monitor counted {monitor} dropped items, {drop_events} chunk_dropped events")
+               f"monitor counted {monitor} dropped items, {drop_events} chunk_dropped events",
+               hypotheses=("H3",))
     ctx.note("dropping.delivered", taken)
     ctx.note("dropping.drop_events", drop_events)
     ctx.note("dropping.queued", report.queued)
@@ -93,10 +94,11 @@ async def _blocking_phase(ctx: ScenarioContext, make_chunk: Any) -> None:
     throttles = sum(1 for name, _p, _t in ctx.trace.events[events_before:]
                     if name == "stream.throttle_started")
     ctx.expect("backpressure_signalled", throttles >= 1,
-               f"{throttles} stream.throttle_started events while the queue filled up")
+               f"{throttles} stream.throttle_started events while the queue filled up",
+               hypotheses=("H3", "H4"))
     ctx.expect("overflow_reported_to_producer", report.timeouts + report.rejected > 0,
                f"blocking phase: {report.timeouts} puts timed out, {report.rejected} rejected, "
-               f"{report.queued} queued after the consumer died")
+               f"{report.queued} queued after the consumer died", hypotheses=("H1",))
     ctx.note("blocking.timeouts", report.timeouts)
     ctx.note("blocking.queued", report.queued)
     ctx.note("blocking.drained_after_close", drained)

@@ -175,8 +175,8 @@ def scenario(
     """Register ``async def fn(ctx) -> None`` as a scenario; returns ``fn`` unchanged.
 
     ``quick`` defaults to ``full`` and ``full`` to ``quick``. ``positive`` names the
-    numeric parameters that must be > 0 (rates, counts, durations). The first line of the
-    function's docstring is the description shown by ``list``.
+    numeric parameters that must be > 0 (rates, counts, durations). The first paragraph
+    of the function's docstring is the description shown by ``list``.
 
     :raises ValueError: bad name, unknown category or hypothesis, quick/full keys differ,
         the name is taken by another function.
@@ -226,7 +226,7 @@ def scenario(
             requires=tuple(requires),
             suites=suite_names,
             fn=fn,
-            description=doc.splitlines()[0] if doc else "",
+            description=" ".join(doc.split("\n\n")[0].split()),
             module=fn.__module__,
             tags=tuple(tags),
             positive=positive_names,

@@ -1,0 +1,344 @@
+"""``stageflow-stress run``: run scenarios or a suite against a target.
+
+Everything the user typed is checked before the first scenario starts (names, suite,
+modules, target, parameters, directories, ledgers), so bad input exits 2 with one line and
+leaves no results file behind. Then the runner runs every attempt, the results document
+is saved (``results/<run-id>.json`` and ``results/latest.json``), its findings are merged
+into the ledgers, and a summary table is printed.
+
+Exit codes: 0 every scenario passed; 1 one failed, crashed or timed out; 3 none failed but
+one was ``invalid`` (the load generator could not keep its schedule: the numbers say
+nothing about the target — scenarios skipped only for a missing capability do not count
+here); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import shlex
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_OK, HarnessError
+from harness.metrics import reference_queue_throughput
+from harness.runner import Runner, build_run_document, import_scenario_modules, only_skipped
+from harness.targets import Target, load_target
+
+__all__ = ["DEFAULT_SUITE", "RunPlan", "configure", "execute", "exit_code", "plan_run"]
+
+DEFAULT_SUITE = "transform007"
+DEFAULT_TARGET = "stageflow_core"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("names", nargs="*", metavar="SCENARIO",
+                        help="scenarios to run (default: the transform007 suite)")
+    parser.add_argument("--suite", metavar="NAME",
+                        help="run every scenario of this suite (with SCENARIO names: both)")
+    parser.add_argument("--target", default=DEFAULT_TARGET, metavar="NAME",
+                        help="stageflow_core (default), stageflow, package.module or "
+                             "package.module:factory")
+    parser.add_argument("--scenarios", action="append", default=[], metavar="MODULE",
+                        dest="modules", help="import MODULE to register more scenarios "
+                                             "(repeatable)")
+    parser.add_argument("--quick", action="store_true", help="quick parameters (smaller, faster)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="run seed (default: random, recorded); replays with the same N")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run every scenario N times (default 1)")
+    parser.add_argument("--timeout", type=float, metavar="S",
+                        help="deadline per scenario in seconds (default: the scenario's own)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a scenario parameter (JSON value) in every selected "
+                             "scenario that has it; repeatable")
+    parser.add_argument("--isolate", action="store_true",
+                        help="run each scenario in a child process, killed if it wedges")
+    parser.add_argument("--results-dir", type=Path, default=Path("results"), metavar="DIR",
+                        help="where results are written (default: results)")
+    parser.add_argument("--ledger-dir", type=Path, default=Path("."), metavar="DIR",
+                        help="findings ledgers to update (default: .)")
+    parser.add_argument("--no-ledger", action="store_true",
+                        help="do not merge findings into the ledgers")
+    parser.add_argument("--json", action="store_true",
+                        help="print the results document on stdout (table goes to stderr)")
+
+
+@dataclass
+class RunPlan:
+    """A checked request: what will run, against what, with which settings."""
+
+    target: Target
+    target_spec: str
+    specs: list[Any]
+    suite: str | None
+    quick: bool
+    seed: int
+    repeat: int
+    timeout_s: float | None
+    overrides: dict[str, Any]
+    modules: list[str]
+    isolate: bool
+    results_dir: Path
+    ledger_dir: Path | None
+    command: str
+    extra_args: list[str] = field(default_factory=list)
+
+
+def _parse_param(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise HarnessError(f"--param {text!r}: expected KEY=VALUE")
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = raw
+    return key, value
+
+
+def _check_writable(directory: Path, what: str) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise HarnessError(f"{what} {directory} is not writable: {exc.strerror or exc}") from None
+
+
+def _select(names: Sequence[str], suite: str | None) -> tuple[list[Any], str | None]:
+    from scenarios.registry import (
+        UnknownScenario,
+        UnknownSuite,
+        get_scenario,
+        suite_members,
+    )
+
+    chosen: list[Any] = []
+    try:
+        if suite is not None:
+            chosen.extend(suite_members(suite))
+        for name in names:
+            chosen.append(get_scenario(name))
+        if not names and suite is None:
+            suite = DEFAULT_SUITE
+            chosen.extend(suite_members(suite))
+    except (UnknownScenario, UnknownSuite) as exc:
+        raise HarnessError(str(exc)) from None
+    unique = list({spec.name: spec for spec in chosen}.values())
+    return unique, suite
+
+
+def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> RunPlan:
+    """Check every input of ``run``; raises :class:`HarnessError` (exit 2) on the first bad one."""
+    if args.seed is not None and args.seed < 0:
+        raise HarnessError(f"--seed must be >= 0, got {args.seed}")
+    if args.repeat < 1:
+        raise HarnessError(f"--repeat must be >= 1, got {args.repeat}")
+    if args.timeout is not None and not args.timeout > 0:
+        raise HarnessError(f"--timeout must be > 0 seconds, got {args.timeout}")
+    import scenarios  # noqa: F401  (registers the built-in scenarios)
+
+    import_scenario_modules(args.modules)
+    specs, suite = _select(args.names, args.suite)
+    overrides = dict(_parse_param(text) for text in args.param)
+    for key in overrides:
+        if not any(key in spec.full for spec in specs):
+            raise HarnessError(f"--param {key}: no selected scenario has a parameter {key!r}")
+    for spec in specs:
+        mine = {k: v for k, v in overrides.items() if k in spec.full}
+        for quick in (True, False):
+            try:
+                spec.params(quick=quick, overrides=mine)
+            except ValueError as exc:
+                raise HarnessError(f"--param: {exc}") from None
+    target = load_target(args.target)
+    _check_writable(Path(args.results_dir), "results directory")
+    ledger_dir = None if args.no_ledger else Path(args.ledger_dir)
+    if ledger_dir is not None:
+        from harness.ledgers import load_ledgers
+
+        load_ledgers(ledger_dir)  # a corrupt ledger is bad input: refuse before running
+        _check_writable(ledger_dir, "ledger directory")
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return RunPlan(
+        target=target, target_spec=args.target, specs=specs, suite=suite, quick=args.quick,
+        seed=seed, repeat=args.repeat, timeout_s=args.timeout, overrides=overrides,
+        modules=list(args.modules), isolate=args.isolate, results_dir=Path(args.results_dir),
+        ledger_dir=ledger_dir, command=shlex.join(["stageflow-stress", *argv]),
+    )
+
+
+def reproduction(plan: RunPlan, name: str, repeat_index: int) -> str:
+    """The command that replays one scenario attempt (same seed, target and parameters)."""
+    parts = ["stageflow-stress", "run", name, "--target", plan.target_spec,
+             "--seed", str(plan.seed)]
+    if plan.quick:
+        parts.append("--quick")
+    if repeat_index:
+        parts += ["--repeat", str(repeat_index + 1)]
+    if plan.timeout_s is not None:
+        parts += ["--timeout", f"{plan.timeout_s:g}"]
+    for module in plan.modules:
+        parts += ["--scenarios", module]
+    for key, value in plan.overrides.items():
+        parts += ["--param", f"{key}={orjson.dumps(value).decode()}"]
+    if plan.isolate:
+        parts.append("--isolate")
+    return shlex.join(parts)
+
+
+def exit_code(doc: Mapping[str, Any]) -> int:
+    """0 all passed; 1 any fail/error/timeout; 3 any invalid (not a mere skip), none failed."""
+    statuses = [s["status"] for s in doc["scenarios"]]
+    if any(status in ("fail", "error", "timeout") for status in statuses):
+        return EXIT_FAIL
+    if any(s["status"] == "invalid" and not only_skipped(s) for s in doc["scenarios"]):
+        return EXIT_INVALID_RUN
+    return EXIT_OK
+
+
+# --- output -------------------------------------------------------------------------------
+
+_STYLE = {"pass": "green", "fail": "bold red", "error": "bold red", "timeout": "bold red",
+          "invalid": "yellow"}
+
+
+def _ms(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) else "-"
+
+
+def summary_table(doc: Mapping[str, Any]) -> Table:
+    """Scenario, status, sent, delivered, dropped, lost, throughput, p50, p99 per attempt."""
+    table = Table(title=f"stageflow-stress run {doc['run_id']} · target {doc['target']['name']} "
+                        f"{doc['target']['version']} · seed {doc['seed']}")
+    for column in ("scenario", "status"):
+        table.add_column(column)
+    for column in ("sent", "delivered", "dropped", "lost", "throughput/s", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="right")
+    for entry in doc["scenarios"]:
+        metrics = entry.get("metrics") or {}
+        latency = metrics.get("latency_ms") or {}
+        name = entry["name"] + (f" #{entry['repeat_index']}" if doc.get("repeat", 1) > 1 else "")
+        status = entry["status"]
+        shown = "skipped" if status == "invalid" and only_skipped(entry) else status
+        table.add_row(
+            name, f"[{_STYLE.get(status, '')}]{shown}[/]",
+            str(metrics.get("sent", 0)), str(metrics.get("delivered", 0)),
+            str(metrics.get("dropped", 0)), str(metrics.get("lost", 0)),
+            f"{metrics.get('throughput_cps', 0.0):,.0f}",
+            _ms(latency.get("p50")) if latency.get("count") else "-",
+            _ms(latency.get("p99")) if latency.get("count") else "-",
+        )
+    return table
+
+
+def _problems(doc: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for entry in doc["scenarios"]:
+        label = entry["name"] + (f"#{entry['repeat_index']}" if entry.get("repeat_index") else "")
+        if entry["status"] == "pass":
+            continue
+        for inv in entry.get("invariants", ()):
+            if not inv["passed"]:
+                lines.append(f"{label}: {inv['name']}: {inv['detail']}")
+        if entry.get("error"):
+            lines.append(f"{label}: error: {entry['error']}")
+        if entry.get("invalid_reason"):
+            lines.append(f"{label}: {entry['status']}: {entry['invalid_reason']}")
+        if entry.get("reproduction") and entry["status"] != "invalid":
+            lines.append(f"{label}: replay: {entry['reproduction']}")
+    return lines
+
+
+def print_summary(doc: Mapping[str, Any], console: Console, path: Path | None) -> None:
+    console.print(summary_table(doc))
+    for line in _problems(doc):
+        console.print(f"  {line}", markup=False, highlight=False)
+    hyps = doc.get("hypotheses") or {}
+    if hyps:
+        console.print("hypotheses: " + ", ".join(f"{k} {v['status']}" for k, v in hyps.items()),
+                      markup=False, highlight=False)
+    counts = doc["summary"]
+    console.print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['errors']} "
+                  f"errors, {counts['timeouts']} timeouts, {counts['invalid']} invalid"
+                  + (f" · results: {path}" if path else ""), markup=False, highlight=False)
+
+
+def _console(*, stderr: bool) -> Console:
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console.width = max(console.width, 120)  # logs: room for the whole table
+    return console
+
+
+@contextlib.contextmanager
+def _progress(console: Console, total: int) -> Any:
+    if not console.is_terminal:
+        yield None
+        return
+    progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                        console=console, transient=True)
+    with progress:
+        yield progress, progress.add_task("starting", total=total)
+
+
+def execute(args: argparse.Namespace) -> int:
+    plan = plan_run(args)
+    err = _console(stderr=True)
+    out = err if args.json else _console(stderr=False)
+    attempts = len(plan.specs) * plan.repeat
+    with _progress(err, attempts) as bar:
+        def on_start(spec: Any, repeat_index: int) -> None:
+            if bar is not None:
+                bar[0].update(bar[1], description=f"{spec.name} #{repeat_index}"
+                              if plan.repeat > 1 else spec.name)
+
+        def on_done(entry: Mapping[str, Any]) -> None:
+            if bar is not None:
+                bar[0].advance(bar[1])
+            else:
+                err.print(f"{entry['name']}: {entry['status']} "
+                          f"({entry['duration_ms'] / 1000:.1f} s)", markup=False,
+                          highlight=False)
+
+        reference = reference_queue_throughput()
+        runner = Runner(
+            target=plan.target, target_spec=plan.target_spec, quick=plan.quick, seed=plan.seed,
+            repeat=plan.repeat, timeout_s=plan.timeout_s, isolate=plan.isolate,
+            overrides=plan.overrides, modules=plan.modules,
+            reproduce=lambda spec, r: reproduction(plan, spec.name, r),
+            on_start=on_start, on_done=on_done,
+        )
+        entries = runner.run(plan.specs)
+    doc = build_run_document(
+        command=plan.command, target=plan.target, seed=plan.seed, suite=plan.suite,
+        quick=plan.quick, repeat=plan.repeat, reference_cps=reference, entries=entries,
+    )
+    from harness.results import save_results
+
+    path = save_results(doc, plan.results_dir)
+    if plan.ledger_dir is not None:
+        from harness.findings import record_run
+
+        record_run(doc, ledger_dir=plan.ledger_dir)
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS
+                                             | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+        sys.stdout.flush()
+    print_summary(doc, out, path)
+    return exit_code(doc)
