@@ -1,0 +1,287 @@
+"""Model-based fuzzing of a target's StreamingBuffer.
+
+The model is the ``bytearray`` of audio the buffer should hold. Configurations are drawn
+generally (sample rates 8-48 kHz, mono and stereo, every PCM format the target takes,
+capacities from 1 ms up), and so are the chunks (empty, small, larger than the capacity)
+and the reads (fractions of a frame to several capacities). Properties (DESIGN.md):
+
+- ``bounds``: the buffer never holds more than ``max_duration_ms``;
+- ``whole_frames``: every read and every overflow trim is a multiple of the frame size;
+- ``integrity``: reads return the oldest audio held, byte for byte; audio that fits is kept;
+- ``read_length``: a read returns what was asked (rounded to a whole frame) or all there is;
+- ``no_silent_drop``: trimmed bytes are reported by ``stream.buffer_overflow`` events;
+- ``bad_input_refused``: a chunk of another rate, channel count or format, a chunk of
+  partial frames, a negative or NaN read duration are refused and change nothing;
+- ``duration``: ``duration_ms`` agrees with the bytes held;
+- ``underrun_visible``: a short read leaves the buffer in a reported underrun.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, rule
+
+from harness.fuzz import runtime
+from harness.fuzz.core import FuzzMachine, guarded
+
+__all__ = ["BufferMachine"]
+
+COMPONENT = "StreamingBuffer"
+BYTES_PER_SAMPLE = {"pcm_16": 2, "pcm_24": 3, "pcm_32": 4, "float_32": 4}
+RATES = st.one_of(
+    st.sampled_from([8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000]),
+    st.integers(8000, 48000),
+)
+CAPACITIES_MS = st.one_of(st.integers(1, 300).map(float), st.floats(1.0, 300.0))
+
+EXPECTED = {
+    "bounds": "the buffer never holds more than max_duration_ms of audio",
+    "whole_frames": "every read and every overflow trim is a whole number of frames "
+                    "(channels x bytes per sample)",
+    "integrity": "reads return the oldest audio held, byte for byte, and audio that fits "
+                 "within max_duration_ms is kept",
+    "read_length": "read(d) returns d rounded to a whole frame, or everything held if less",
+    "no_silent_drop": "every trimmed byte is reported in stream.buffer_overflow events "
+                      "(bytes_dropped)",
+    "bad_input_refused": "a chunk of another sample rate, channel count or format, a chunk "
+                         "of partial frames, and a negative or NaN read duration are refused "
+                         "with ValueError/TypeError and leave the buffer unchanged",
+    "duration": "duration_ms equals the bytes held / frame size / sample rate",
+    "underrun_visible": "a read that returns less than asked emits stream.buffer_underrun "
+                        "(the buffer is in underrun until stream.buffer_recovered)",
+    "outcome": "a valid configuration is accepted; calls return what their contract says",
+}
+
+
+class BufferMachine(FuzzMachine):
+    """Random add_chunk/read/clear sequences on one buffer, checked against a bytes model."""
+
+    component = COMPONENT
+    properties = (*EXPECTED, "unexpected_error")
+
+    @initialize(data=st.data(), rate=RATES, channels=st.integers(1, 2), max_ms=CAPACITIES_MS,
+                target_share=st.sampled_from([0.0, 0.25, 0.5, 1.0]),
+                mode=st.sampled_from(["record", "raising"]))
+    def setup(self, data: st.DataObject, rate: int, channels: int, max_ms: float,
+              target_share: float, mode: str) -> None:
+        formats = sorted(BYTES_PER_SAMPLE) if self.target.capabilities.buffer_formats \
+            else ["pcm_16"]
+        self.fmt = data.draw(st.sampled_from(formats), label="format")
+        self.rate, self.channels = rate, channels
+        self.frame = BYTES_PER_SAMPLE[self.fmt] * channels
+        self.max_ms = max_ms
+        self.max_bytes = int(max_ms * rate / 1000 + 1e-9) * self.frame
+        self.model = bytearray()
+        self.counter = 0
+        self.mark = 0
+        target_ms = max_ms * target_share
+        fmt_code = "" if self.fmt == "pcm_16" else f", format=sf.AudioFormat({self.fmt!r})"
+        self.preamble = [
+            "events = []",
+            *self.emitter_code(mode),
+            f"buf = sf.StreamingBuffer(target_duration_ms={target_ms!r}, "
+            f"max_duration_ms={max_ms!r}, sample_rate={rate}, channels={channels}, "
+            f"event_emitter=emit{fmt_code})",
+        ]
+        self.buffer = self.target.make_buffer(
+            target_duration_ms=target_ms, max_duration_ms=max_ms, sample_rate=rate,
+            channels=channels, fmt=self.fmt, event_emitter=self.emitter(mode))
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self.mark = len(self.events)
+        self.log.code("mark = len(events)")
+
+    def level(self) -> int:
+        return runtime.level_bytes(self.buffer, self.frame)
+
+    def level_expr(self) -> str:
+        return f"level_bytes(buf, {self.frame})"
+
+    def chunk(self, frames: int, extra: int, *, rate: int, channels: int, fmt: str) -> Any:
+        self.counter += 1
+        size = frames * BYTES_PER_SAMPLE[fmt] * channels + extra
+        name = f"c{self.counter}"
+        self.log.code(f"{name} = sf.AudioChunk(data=pattern({size}, {self.counter}), "
+                      f"sample_rate={rate}, channels={channels}, "
+                      f"format=sf.AudioFormat({fmt!r}))")
+        data = runtime.pattern(size, self.counter)
+        obj = self.target.make_chunk(data, sample_rate=rate, channels=channels, fmt=fmt)
+        return name, obj, data
+
+    def check_unchanged(self, op: str, before: int) -> None:
+        after = self.level()
+        if after != before:
+            self.expect((COMPONENT, "bad_input_refused", op), f"f'level:{{{self.level_expr()}}}'",
+                        f"level:{after}", {f"level:{before}"}, EXPECTED["bad_input_refused"])
+
+    def finish(self, op: str) -> None:
+        level = self.level()
+        if level != len(self.model):
+            self.expect((COMPONENT, "integrity", op), f"f'level:{{{self.level_expr()}}}'",
+                        f"level:{level}", {f"level:{len(self.model)}"}, EXPECTED["integrity"])
+        got = runtime.close_to(lambda: self.buffer.duration_ms,
+                               level / self.frame / self.rate * 1000.0)
+        if got != "as expected":
+            self.soft_expect((COMPONENT, "duration", op),
+                             f"close_to(lambda: buf.duration_ms, {self.level_expr()} / "
+                             f"{self.frame} / {self.rate} * 1000.0)", got, {"as expected"},
+                             EXPECTED["duration"])
+
+    # -- rules -------------------------------------------------------------------------
+
+    @rule(data=st.data())
+    @guarded
+    def add_chunk(self, data: st.DataObject) -> None:
+        max_frames = self.max_bytes // self.frame
+        frames = data.draw(st.one_of(st.integers(0, max(1, max_frames // 4)),
+                                     st.integers(0, 2 * max_frames + 2)), label="frames")
+        self.begin()
+        name, chunk, raw = self.chunk(frames, 0, rate=self.rate, channels=self.channels,
+                                      fmt=self.fmt)
+        op = "add_chunk"
+        got = runtime.accepted(runtime.call_sync(lambda: self.buffer.add_chunk(chunk)))
+        self.expect((COMPONENT, "outcome", op),
+                    f"accepted(call_sync(lambda: buf.add_chunk({name})))", got, {"accepted"},
+                    "a chunk of the buffer's own format is accepted")
+        joined = self.model + raw
+        level = self.level()
+        if len(joined) <= self.max_bytes:
+            self.model = joined
+            self.finish(op)
+            return
+        op = "add_chunk (overflow)"
+        lvl = self.level_expr()
+        if level > self.max_bytes:
+            self.soft_expect((COMPONENT, "bounds", op),
+                        f"'bounded' if {lvl} <= {self.max_bytes} else f'level:{{{lvl}}}'",
+                        f"level:{level}", {"bounded"}, EXPECTED["bounds"])
+        trimmed = len(joined) - level
+        if trimmed % self.frame:
+            self.soft_expect((COMPONENT, "whole_frames", "add_chunk (overflow trim)"),
+                        f"'whole frames' if ({len(joined)} - {lvl}) % {self.frame} == 0 "
+                        "else 'partial frame trimmed'",
+                        "partial frame trimmed", {"whole frames"}, EXPECTED["whole_frames"])
+        reported = runtime.total(self.events[self.mark:], "stream.buffer_overflow",
+                                 "bytes_dropped")
+        if reported != trimmed:
+            self.soft_expect((COMPONENT, "no_silent_drop", op),
+                             "f\"reported:{total(events[mark:], 'stream.buffer_overflow', "
+                             "'bytes_dropped')}\"", f"reported:{reported}",
+                             {f"reported:{trimmed}"}, EXPECTED["no_silent_drop"])
+        self.resync(joined, op)
+        self.finish(op)
+
+    @rule(data=st.data(), kind=st.sampled_from(["partial", "rate", "channels", "format"]))
+    @guarded
+    def add_bad_chunk(self, data: st.DataObject, kind: str) -> None:
+        frames = data.draw(st.integers(0, 64), label="frames")
+        rate, channels, fmt, extra = self.rate, self.channels, self.fmt, 0
+        if kind == "partial":
+            extra = data.draw(st.integers(1, self.frame - 1), label="extra") \
+                if self.frame > 1 else 1
+        elif kind == "rate":
+            rate = data.draw(st.integers(8000, 48000).filter(lambda r: r != self.rate),
+                             label="rate")
+        elif kind == "channels":
+            channels = 3 - self.channels
+        else:
+            fmt = data.draw(st.sampled_from([f for f in BYTES_PER_SAMPLE if f != self.fmt]),
+                            label="fmt")
+        self.begin()
+        name, chunk, raw = self.chunk(frames, extra, rate=rate, channels=channels, fmt=fmt)
+        op = "add_chunk (partial frame)" if kind == "partial" else "add_chunk (mismatched stream)"
+        before = self.level()
+        got = runtime.accepted(runtime.call_sync(lambda: self.buffer.add_chunk(chunk)))
+        self.soft_expect((COMPONENT, "bad_input_refused", op),
+                         f"accepted(call_sync(lambda: buf.add_chunk({name})))", got,
+                         {"raised:refused"}, EXPECTED["bad_input_refused"])
+        if got == "accepted":  # a known defect (masked): follow what the buffer holds now
+            self.resync(self.model + raw, op)
+        else:
+            self.check_unchanged(op, before)
+        self.finish(op)
+
+    def resync(self, joined: bytearray, op: str) -> None:
+        """The buffer kept the newest ``level`` bytes of ``joined``; follow it."""
+        level = self.level()
+        if level > len(joined):
+            self.expect((COMPONENT, "integrity", op), f"f'level:{{{self.level_expr()}}}'",
+                        f"level:{level}", {f"level:{len(joined)}"}, EXPECTED["integrity"])
+        self.model = joined[len(joined) - level:]
+
+    @rule(duration=st.one_of(st.integers(0, 60).map(float), st.floats(0.0, 400.0)))
+    @guarded
+    def read(self, duration: float) -> None:
+        self.begin()
+        requested = duration * self.rate / 1000
+        held = len(self.model) // self.frame
+        lengths = {min(k, held) * self.frame
+                   for k in (int(requested + 1e-9), math.ceil(requested - 1e-9))}
+        allowed = {runtime.label_value(bytes(self.model[:n])) for n in lengths}
+        result: Any = None
+
+        def call() -> Any:
+            nonlocal result
+            result = self.buffer.read(duration)
+            return result
+
+        got = runtime.call_sync(call)
+        op = "read"
+        expr = f"call_sync(lambda: buf.read({duration!r}))"
+        if got not in allowed:
+            data = bytes(result) if isinstance(result, bytes | bytearray) else None
+            if data is None or data != bytes(self.model[:len(data)]):
+                prop = "integrity" if data is not None else "outcome"
+                self.expect((COMPONENT, prop, op), expr, got, allowed, EXPECTED.get(
+                    prop, "read(d) returns audio bytes"))
+            # the right audio, the wrong amount: the model stays valid (soft)
+            prop = "whole_frames" if len(data) % self.frame else "read_length"
+            self.soft_expect((COMPONENT, prop, op), expr, got, allowed, EXPECTED[prop])
+        else:
+            self.log.check(expr, allowed, got)
+        size = len(result)
+        del self.model[:size]
+        wanted = int(requested + 1e-9) * self.frame
+        if size < wanted and not runtime.underrun_visible(self.events):
+            self.soft_expect((COMPONENT, "underrun_visible", "read (short)"),
+                             "'underrun' if underrun_visible(events) else 'no underrun'",
+                             "no underrun", {"underrun"}, EXPECTED["underrun_visible"])
+        self.finish(op)
+
+    @rule(duration=st.one_of(st.floats(max_value=-1e-6, allow_nan=False,
+                                       allow_infinity=False, min_value=-1e6),
+                             st.just(math.nan)))
+    @guarded
+    def read_invalid(self, duration: float) -> None:
+        self.begin()
+        op = "read (negative or NaN duration)"
+        before = self.level()
+        code = "float('nan')" if math.isnan(duration) else repr(duration)
+        result: list[Any] = []
+        got = runtime.call_sync(lambda: result.append(self.buffer.read(duration)))
+        if result:
+            got = runtime.label_value(result[0])
+        self.soft_expect((COMPONENT, "bad_input_refused", op),
+                         f"call_sync(lambda: buf.read({code}))", got, {"raised:refused"},
+                         EXPECTED["bad_input_refused"])
+        data = result[0] if result else None
+        if isinstance(data, bytes | bytearray) and bytes(data) == bytes(self.model[:len(data)]):
+            del self.model[:len(data)]  # a known defect (masked): follow the buffer
+        self.check_unchanged(op, before + (-len(data) if isinstance(data, bytes | bytearray)
+                                           else 0))
+        self.finish(op)
+
+    @rule()
+    @guarded
+    def clear(self) -> None:
+        self.begin()
+        got = runtime.accepted(runtime.call_sync(self.buffer.clear))
+        self.expect((COMPONENT, "outcome", "clear"), "accepted(call_sync(buf.clear))", got,
+                    {"accepted"}, "clear() empties the buffer")
+        self.model = bytearray()
+        self.finish("clear")

@@ -1,0 +1,479 @@
+"""Model-based fuzzing of a target's ChunkQueue.
+
+The model is a ``deque`` of the items the queue holds, plus whether it is closed and the
+blocked calls still waiting. Blocking calls (``put``, ``get``, ``__anext__``) run as tasks
+on the machine's loop: a call the contract says may wait stays pending across rules; one
+that must end (room, an item, ``close()``) is given until nothing can wake it (or the hang
+deadline) and is otherwise a hang. Properties (DESIGN.md, "stageflow_core"):
+
+- ``outcome``: every call ends the way the contract allows (queued, dropped by the policy,
+  refused with the right error; ``None`` may be refused as an item);
+- ``bounds``: the queue never holds more than ``max_size`` items;
+- ``fifo``: items come out once each, in the order they went in;
+- ``no_loss``: an accepted item is delivered, also by ``async for``;
+- ``no_silent_drop``: every dropped item has exactly one ``stream.chunk_dropped`` event;
+- ``no_hang``: a blocked call ends once it can (room, an item) or must (``close()``);
+- ``put_timeout``: ``put(timeout=)`` ends by its timeout;
+- ``level``: ``len(queue)`` is the number of items held;
+- ``backpressure_visible``: ``stream.producer_blocked`` is emitted when a put starts to wait;
+- ``end_of_stream``: a closed, drained queue ends every consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, precondition, rule
+
+from harness.fuzz import runtime
+from harness.fuzz.core import FuzzMachine, guarded
+
+__all__ = ["ITEMS", "QueueMachine"]
+
+COMPONENT = "ChunkQueue"
+QUEUED = frozenset({"ok:True", "ok:None"})
+MAX_PENDING = 3
+TIMEOUTS = (0.0, 0.001, 0.005)
+
+_PRIMITIVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**40), max_value=2**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=4),
+    st.binary(max_size=4),
+    st.tuples(st.integers(0, 9), st.integers(0, 9)),
+)
+ITEMS = st.one_of(
+    st.tuples(st.just("value"), _PRIMITIVES),
+    st.tuples(st.just("chunk"), st.tuples(st.integers(0, 2**16), st.integers(0, 8))),
+)
+"""General item values: primitives (``None`` included) and audio chunks ``(sequence, frames)``."""
+
+
+@dataclass
+class Item:
+    obj: Any
+    label: str
+    name: str
+
+
+@dataclass
+class Pending:
+    task: asyncio.Task[Any]
+    kind: str  # "put" | "get" | "anext"
+    name: str
+    item: Item | None = None
+
+
+EXPECTED = {
+    "outcome": "every call ends as the contract allows: queued, dropped by the overflow "
+               "policy, or refused with QueueFull/QueueClosed (None may be refused as an item)",
+    "bounds": "the queue never holds more than max_size items",
+    "fifo": "items are delivered once each, in the order they were put",
+    "no_loss": "every accepted item is delivered, by get() and by async iteration",
+    "no_silent_drop": "every dropped item is reported by exactly one stream.chunk_dropped event",
+    "no_hang": "a blocked put ends when room appears or the queue closes; a blocked get ends "
+               "when an item arrives or the queue closes",
+    "put_timeout": "put(item, timeout=t) returns or raises QueueFull by t",
+    "level": "len(queue) is the number of items the queue holds",
+    "backpressure_visible": "stream.producer_blocked is emitted when a put starts to wait",
+    "end_of_stream": "on a closed, drained queue get() returns None and async iteration ends",
+}
+
+
+class QueueMachine(FuzzMachine):
+    """Random put/get/close/cancel sequences on one queue, checked against a deque model."""
+
+    component = COMPONENT
+    properties = (*EXPECTED, "unexpected_error")
+
+    # -- setup ---------------------------------------------------------------------------
+
+    @initialize(data=st.data(), max_size=st.integers(1, 6),
+                mode=st.sampled_from(["record", "raising"]))
+    def setup(self, data: st.DataObject, max_size: int, mode: str) -> None:
+        caps = self.target.capabilities
+        self.policy = data.draw(st.sampled_from(sorted(caps.overflow_policies)), label="policy")
+        self.max_size = max_size
+        self.items: deque[Item] = deque()
+        self.closed = False
+        self.pending: list[Pending] = []
+        self.completions: list[Pending] = []
+        self.counter = 0
+        self.level_offset = 0
+        self.queue = self.target.make_queue(max_size, overflow=self.policy,
+                                            event_emitter=self.emitter(mode))
+        self.preamble = [
+            "events = []",
+            *self.emitter_code(mode),
+            f"q = {self.queue_code(max_size, self.policy)}",
+        ]
+
+    def queue_code(self, max_size: int, policy: str) -> str:
+        module = getattr(self.target, "module", None)
+        cls = getattr(module, "ChunkQueue", None)
+        takes_overflow = cls is not None and "overflow" in inspect.signature(cls).parameters
+        if policy == "block":
+            extra = ""
+        elif takes_overflow:
+            extra = f", overflow={policy!r}"
+        else:
+            extra = ", drop_on_overflow=True"
+        return f"sf.ChunkQueue({max_size}{extra}, event_emitter=emit)"
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def new_item(self, spec: tuple[str, Any]) -> Item:
+        self.counter += 1
+        name = f"i{self.counter}"
+        kind, value = spec
+        if kind == "chunk":
+            sequence, frames = value
+            obj = self.target.make_chunk(runtime.pattern(frames * 2, sequence),
+                                         sample_rate=16000, channels=1, sequence=sequence)
+            code = (f"sf.AudioChunk(data=pattern({frames * 2}, {sequence}), sample_rate=16000, "
+                    f"channels=1, format=sf.AudioFormat('pcm_16'), sequence={sequence})")
+        else:
+            obj = value
+            code = repr(value)
+        self.log.code(f"{name} = {code}")
+        return Item(obj, runtime.label_value(obj), name)
+
+    def full(self) -> bool:
+        return len(self.items) >= self.max_size
+
+    def put_allowed(self, item: Item, mode: str) -> set[str]:
+        """Labels the contract allows for a put now (``mode``: nowait, block, timeout)."""
+        allowed: set[str] = {"raised:refused"} if item.obj is None else set()
+        if self.closed:
+            return allowed | {"raised:closed", "ok:False"}
+        if not self.full():
+            return allowed | QUEUED
+        if self.policy == "block":
+            return allowed | ({"pending"} if mode == "block" else {"raised:full"})
+        if self.policy == "drop_oldest":
+            return allowed | QUEUED
+        if self.policy == "drop_newest":
+            return allowed | {"ok:False"}
+        return allowed | {"raised:full"}
+
+    def put_property(self, got: str, mode: str) -> str:
+        if got == "pending":
+            return "put_timeout" if mode == "timeout" else "no_hang"
+        if got in QUEUED and self.full() and not self.closed:
+            return "bounds"
+        return "outcome"
+
+    def situation(self) -> str:
+        if self.closed:
+            return "closed queue"
+        return "full queue" if self.full() else "queue with room"
+
+    def apply_put(self, item: Item, got: str) -> None:
+        if got in QUEUED:
+            if self.full() and self.policy == "drop_oldest":
+                self.items.popleft()
+                self.step_drops += 1
+            self.items.append(item)
+        elif got == "ok:False":
+            self.step_drops += 1
+
+    def get_allowed(self, kind: str) -> set[str]:
+        if self.items:
+            return {self.items[0].label}
+        if self.closed:
+            return {"get": {"ok:None"}, "anext": {"raised:stop"},
+                    "get_nowait": {"ok:None", "raised:empty", "raised:closed"}}[kind]
+        return {"raised:empty"} if kind == "get_nowait" else {"pending"}
+
+    def get_property(self, got: str) -> str:
+        if got == "pending":
+            return "no_hang"
+        if self.items:
+            if got in ("raised:stop", "raised:empty", "raised:closed") or (
+                got == "ok:None" and self.items[0].label != "ok:None"
+            ):
+                return "no_loss"
+            return "fifo" if got.startswith("ok:") else "outcome"
+        if self.closed:
+            return "end_of_stream"
+        return "fifo" if got.startswith("ok:") else "outcome"
+
+    def apply_get(self, got: str) -> None:
+        if self.items and got == self.items[0].label:
+            self.items.popleft()
+
+    def begin(self) -> None:
+        """Start a step: event counts of the checks below are per step."""
+        self.mark = len(self.events)
+        self.step_drops = 0
+        self.step_blocked = 0
+        self.log.code("mark = len(events)")
+
+    def track(self, coro: Any, pending: Pending) -> Any:
+        async def tracked() -> Any:
+            try:
+                return await coro
+            finally:
+                self.completions.append(pending)
+        return tracked()
+
+    # -- blocking calls ------------------------------------------------------------------
+
+    def blocking(self, kind: str, call: Any, code: str, item: Item | None,
+                 allowed: set[str], prop_of: Any, op: str, apply: Any,
+                 extra_s: float = 0.0) -> None:
+        """Run a blocking call as a task; it may stay pending only if ``allowed`` says so."""
+        self.counter += 1
+        name = f"t{self.counter}"
+        pending = Pending(task=None, kind=kind, name=name, item=item)  # type: ignore[arg-type]
+        pending.task = self.spawn(self.track(call, pending))
+        self.log.code(f"{name} = spawn({code})")
+        self.log.code("await settle()")
+        self.settle()
+        got = self.status(pending.task)
+        if got == "pending" and "pending" not in allowed:
+            self.wait_tasks([pending.task], extra_s)
+            got = self.status(pending.task)
+        wait = "HANG_S" if "pending" not in allowed else "0"
+        if extra_s:
+            wait = f"{extra_s!r} + HANG_S"
+        self.completions = [p for p in self.completions if p is not pending]
+        self.expect((COMPONENT, prop_of(got), op), f"await status({name}, {wait})", got,
+                    allowed, EXPECTED[prop_of(got)])
+        if got == "pending":
+            self.pending.append(pending)
+            if kind == "put":
+                self.step_blocked += 1
+        else:
+            apply(got)
+
+    def absorb(self, op: str) -> None:
+        """Fold the blocked calls that ended into the model, in the order they ended."""
+        done, self.completions = self.completions, []
+        for pending in done:
+            if pending not in self.pending:
+                continue
+            self.pending.remove(pending)
+            got = self.status(pending.task)
+            if got == "cancelled":
+                continue
+            if pending.kind == "put":
+                assert pending.item is not None
+                allowed = self.put_allowed(pending.item, "block") - {"pending"}
+                prop = self.put_property(got, "block")
+                apply = self._apply_put_of(pending.item)
+            else:
+                allowed = self.get_allowed(pending.kind) - {"pending"}
+                prop = self.get_property(got)
+                apply = self.apply_get
+            self.expect((COMPONENT, prop, self.blocked_op(op, pending, prop)),
+                        f"await status({pending.name}, HANG_S)", got, allowed, EXPECTED[prop])
+            apply(got)
+
+    @staticmethod
+    def blocked_op(op: str, pending: Pending, prop: str) -> str:
+        """The operation a blocked call's violation is filed under: for a hang, what should
+        have woken it and whom; otherwise the blocked call itself."""
+        method = {"put": "put", "get": "get", "anext": "__anext__"}[pending.kind]
+        if prop != "no_hang":
+            return method if pending.kind != "put" else f"{method} (blocked)"
+        role = "producer" if pending.kind == "put" else "consumer"
+        return f"{op.split(' ')[0]} (blocked {role})"
+
+    def _apply_put_of(self, item: Item) -> Any:
+        return lambda got: self.apply_put(item, got)
+
+    def must_wake(self) -> list[Pending]:
+        if self.closed:
+            return list(self.pending)
+        puts = [p for p in self.pending if p.kind == "put"]
+        gets = [p for p in self.pending if p.kind != "put"]
+        out = []
+        if puts and not self.full():
+            out.append(puts[0])
+        if gets and self.items:
+            out.append(gets[0])
+        return out
+
+    def finish(self, op: str) -> None:
+        """End a step: settle, absorb, detect hangs, check level and telemetry."""
+        self.settle()
+        self.absorb(op)
+        stuck = self.must_wake()
+        if stuck:
+            self.wait_tasks([p.task for p in stuck])
+            self.absorb(op)
+            stuck = self.must_wake()
+        if stuck:
+            pending = stuck[0]
+            allowed = (self.put_allowed(pending.item, "block") if pending.kind == "put"
+                       else self.get_allowed(pending.kind)) - {"pending"}
+            self.expect((COMPONENT, "no_hang", self.blocked_op(op, pending, "no_hang")),
+                        f"await status({pending.name}, HANG_S)", "pending", allowed,
+                        EXPECTED["no_hang"])
+        self.verify_level(op)
+        self.verify_events(op)
+
+    def verify_level(self, op: str) -> None:
+        """``len(queue)`` against the model; a discrepancy is filed under the step that
+        introduced it, from a consistent state (carried along, it is not reported again)."""
+        size = len(self.queue)
+        consistent = self.level_offset == 0
+        self.level_offset = size - len(self.items)
+        if consistent and self.level_offset:
+            self.soft_expect((COMPONENT, "level", op), "f'len:{len(q)}'", f"len:{size}",
+                             {f"len:{len(self.items)}"}, EXPECTED["level"])
+
+    def verify_events(self, op: str) -> None:
+        new = self.events[self.mark:]
+        drops = runtime.count(new, "stream.chunk_dropped")
+        if drops != self.step_drops:
+            self.soft_expect(
+                (COMPONENT, "no_silent_drop", op),
+                "f\"drop events:{count(events[mark:], 'stream.chunk_dropped')}\"",
+                f"drop events:{drops}", {f"drop events:{self.step_drops}"},
+                EXPECTED["no_silent_drop"])
+        blocked = runtime.count(new, "stream.producer_blocked")
+        if blocked < self.step_blocked:
+            self.soft_expect(
+                (COMPONENT, "backpressure_visible", op),
+                "'visible' if count(events[mark:], 'stream.producer_blocked') >= "
+                f"{self.step_blocked} else 'not visible'",
+                "not visible", {"visible"}, EXPECTED["backpressure_visible"])
+
+    # -- rules -------------------------------------------------------------------------
+
+    @precondition(lambda self: self.target.capabilities.put_nowait)
+    @rule(spec=ITEMS)
+    @guarded
+    def put_nowait(self, spec: tuple[str, Any]) -> None:
+        self.begin()
+        item = self.new_item(spec)
+        allowed = self.put_allowed(item, "nowait")
+        op = f"put_nowait ({self.situation()})"
+        got = runtime.call_sync(lambda: self.queue.put_nowait(item.obj))
+        prop = self.put_property(got, "nowait")
+        self.expect((COMPONENT, prop, op), f"call_sync(lambda: q.put_nowait({item.name}))",
+                    got, allowed, EXPECTED[prop])
+        self.apply_put(item, got)
+        self.finish(op)
+
+    def _put(self, spec: tuple[str, Any]) -> bool:
+        """One blocking put; False (nothing done) when it would exceed MAX_PENDING waiters."""
+        will_wait = not self.closed and self.full() and self.policy == "block"
+        if will_wait and sum(p.kind == "put" for p in self.pending) >= MAX_PENDING:
+            return False
+        self.begin()
+        item = self.new_item(spec)
+        op = f"put ({self.situation()})"
+        self.blocking("put", self.queue.put(item.obj), f"q.put({item.name})", item,
+                      self.put_allowed(item, "block"), lambda got: self.put_property(got, "block"),
+                      op, lambda got: self.apply_put(item, got))
+        self.finish(op)
+        return True
+
+    @rule(spec=ITEMS)
+    @guarded
+    def put(self, spec: tuple[str, Any]) -> None:
+        self._put(spec)
+
+    @rule(specs=st.lists(ITEMS, min_size=2, max_size=10))
+    @guarded
+    def burst(self, specs: list[tuple[str, Any]]) -> None:
+        """Several puts back to back (a burst, possibly far above capacity)."""
+        for spec in specs:
+            if not self._put(spec):
+                return
+
+    @precondition(lambda self: self.target.capabilities.put_timeout)
+    @rule(spec=ITEMS, timeout=st.sampled_from(TIMEOUTS))
+    @guarded
+    def put_with_timeout(self, spec: tuple[str, Any], timeout: float) -> None:
+        self.begin()
+        item = self.new_item(spec)
+        op = f"put(timeout) ({self.situation()})"
+        self.blocking("put", self.queue.put(item.obj, timeout=timeout),
+                      f"q.put({item.name}, timeout={timeout!r})", item,
+                      self.put_allowed(item, "timeout"),
+                      lambda got: self.put_property(got, "timeout"), op,
+                      lambda got: self.apply_put(item, got), extra_s=timeout)
+        self.finish(op)
+
+    @rule()
+    @guarded
+    def get_nowait(self) -> None:
+        self.begin()
+        op = "get_nowait"
+        allowed = self.get_allowed("get_nowait")
+        got = runtime.call_sync(self.queue.get_nowait)
+        prop = self.get_property(got)
+        self.expect((COMPONENT, prop, op), "call_sync(q.get_nowait)", got, allowed,
+                    EXPECTED[prop])
+        self.apply_get(got)
+        self.finish(op)
+
+    def _get(self, kind: str, method: str) -> None:
+        if not self.items and not self.closed and sum(
+                p.kind != "put" for p in self.pending) >= MAX_PENDING:
+            return
+        self.begin()
+        op = method
+        call = self.queue.get() if kind == "get" else self.queue.__anext__()
+        self.blocking(kind, call, "q.get()" if kind == "get" else "q.__anext__()",
+                      None, self.get_allowed(kind), self.get_property, op, self.apply_get)
+        self.finish(op)
+
+    @rule()
+    @guarded
+    def get(self) -> None:
+        self._get("get", "get")
+
+    @rule()
+    @guarded
+    def anext(self) -> None:
+        self._get("anext", "__anext__")
+
+    @rule()
+    @guarded
+    def close(self) -> None:
+        self.begin()
+        op = "close"
+        result = self.queue.close()
+        if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+            got = self.run(runtime.run(result, self.hang_s))
+            self.log.code("out = q.close()")
+            expr = "(await run(out)) if asyncio.iscoroutine(out) else 'ok:None'"
+        else:
+            got = runtime.label_value(result)
+            expr = "call_sync(q.close)"
+        prop = "no_hang" if got == "pending" else "outcome"
+        self.expect((COMPONENT, prop, op), expr, got, {"ok:None"}, EXPECTED[prop])
+        self.closed = True
+        self.finish(op)
+
+    @precondition(lambda self: bool(getattr(self, "pending", None)))
+    @rule(data=st.data())
+    @guarded
+    def cancel(self, data: st.DataObject) -> None:
+        index = data.draw(st.integers(0, len(self.pending) - 1), label="which")
+        pending = self.pending[index]
+        self.begin()
+        op = f"cancel (blocked {pending.kind})"
+        pending.task.cancel()
+        self.log.code(f"{pending.name}.cancel()")
+        self.log.code("await settle()")
+        self.settle()
+        self.completions = [p for p in self.completions if p is not pending]
+        self.pending.remove(pending)
+        got = self.status(pending.task)
+        self.expect((COMPONENT, "outcome", op), f"await status({pending.name})", got,
+                    {"cancelled"}, "a cancelled blocked call ends cancelled, having "
+                    "queued or taken nothing")
+        self.finish(op)
