@@ -453,20 +453,23 @@ class ChunkQueue(Generic[T]):
         items = self._items
         end = len(batch)
         room = self._max_size - len(items)
-        if room < end - start:
-            if not self._blocks and self._policy is not OverflowPolicy.REJECT:
-                for item in islice(batch, start, None):
-                    self.put_nowait(item)
-                return end
-            end = start + room
-        if end > start:
-            items.extend(batch[start:end] if start or end < len(batch) else batch)
+        if room >= end - start:
+            items.extend(batch[start:] if start else batch)
             self._total_put += end - start
-            if len(items) > self._watch:
-                self._rise(len(items))
-            getters = self._getters
-            for _ in range(min(end - start, len(getters))):
-                _wake_next(getters)
+        elif self._blocks or self._policy is OverflowPolicy.REJECT:
+            end = start + room
+            items.extend(batch[start:end])
+            self._total_put += room
+        else:
+            for item in islice(batch, start, None):
+                if len(items) < self._max_size or self._make_room(item):
+                    items.append(item)
+                    self._total_put += 1
+        if len(items) > self._watch:
+            self._rise(len(items))
+        getters = self._getters
+        for _ in range(min(len(items), len(getters))):
+            _wake_next(getters)
         return end
 
     async def _wait_for_room(
