@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.metrics import nearest_rank
 from mocks.trace import Trace
 
 __all__ = [
@@ -567,7 +568,7 @@ def check_latency_bounded(obs: Observations, expect: Expectations) -> Verdict | 
     latencies = latencies_ns(obs)
     if latencies.size == 0:
         return Verdict("latency_bounded", False, "no chunk was delivered")
-    p99 = float(np.percentile(latencies, 99.0, method="inverted_cdf")) / 1e6
+    p99 = float(nearest_rank(latencies, [99.0])[0]) / 1e6
     worst = float(latencies.max()) / 1e6
     detail = (f"P99 {p99:.3f} ms {'<=' if p99 <= expect.latency_p99_ms else '>'} "
               f"{expect.latency_p99_ms:g} ms over {latencies.size} chunks (max {worst:.3f} ms)")

@@ -8,8 +8,8 @@ Definitions (the contract the results, the report and the gate rely on):
 - **Service time** of a send = end - start of the actual ``put`` call, for every attempt
   whatever its outcome (a put that timed out after 25 ms took 25 ms).
 - **Percentiles** are exact, computed with numpy over every sample using the
-  nearest-rank definition (``method="inverted_cdf"``): P99 is the smallest recorded value
-  that at least 99 % of samples do not exceed. It is always an observed value and is the
+  nearest-rank definition (:func:`nearest_rank`): P99 is the smallest recorded value that
+  at least 99 % of samples do not exceed. It is always an observed value and is the
   definition HDR histograms use, so exact and histogram figures agree to the histogram's
   precision.
 - **Histograms** are HdrHistogram (``hdrh``), values in nanoseconds from 1 ns to one hour,
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import math
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -42,6 +43,7 @@ __all__ = [
     "encode_histogram",
     "histogram_summary",
     "merge_histograms",
+    "nearest_rank",
     "percentile_summary",
     "reference_queue_throughput",
     "series_summary",
@@ -64,16 +66,34 @@ def _as_int64(values: Iterable[int] | np.ndarray) -> np.ndarray:
     return np.fromiter(values, dtype=np.int64)
 
 
+def nearest_rank(values: Iterable[float] | np.ndarray, percentiles: Sequence[float]) -> np.ndarray:
+    """Nearest-rank percentiles: for ``q``, the ``ceil(q / 100 * n)``-th smallest value.
+
+    Same as ``numpy.percentile(..., method="inverted_cdf")`` except that the rank is
+    computed with a tolerance, so that P99.9 of 1,000 samples is the 999th (numpy's
+    floating point gives the 1,000th), as HDR histograms compute it.
+
+    :raises ValueError: empty ``values``.
+    """
+    data = np.asarray(values).reshape(-1)
+    n = data.size
+    if n == 0:
+        raise ValueError("nearest_rank of an empty sample")
+    ranks = np.array([min(n, max(1, math.ceil(q / 100.0 * n - 1e-9))) for q in percentiles])
+    picked = np.partition(data, np.unique(ranks - 1))
+    return picked[ranks - 1]
+
+
 def percentile_summary(values_ns: Iterable[int] | np.ndarray) -> dict[str, float | int]:
     """Exact P50/P95/P99/P99.9, max and mean in milliseconds, plus ``count``.
 
-    Nearest-rank percentiles (``numpy.percentile(..., method="inverted_cdf")``). An empty
-    input gives zeros and ``count: 0``.
+    Nearest-rank percentiles (:func:`nearest_rank`). An empty input gives zeros and
+    ``count: 0``.
     """
     data = _as_int64(values_ns)
     if data.size == 0:
         return {**dict.fromkeys(PERCENTILES, 0.0), "max": 0.0, "mean": 0.0, "count": 0}
-    qs = np.percentile(data, list(PERCENTILES.values()), method="inverted_cdf")
+    qs = nearest_rank(data, list(PERCENTILES.values()))
     out: dict[str, float | int] = {
         key: round(float(q) / _NS_PER_MS, 6) for key, q in zip(PERCENTILES, qs, strict=True)
     }
@@ -247,7 +267,7 @@ def series_summary(
         "min": round(float(y.min()), 6),
         "max": round(float(y.max()), 6),
         "mean": round(float(y.mean()), 6),
-        "p99": round(float(np.percentile(y, 99.0, method="inverted_cdf")), 6),
+        "p99": round(float(nearest_rank(y, [99.0])[0]), 6),
         "last": round(float(y[-1]), 6),
         "points": points,
     }

@@ -384,16 +384,17 @@ async def _supervise(ctx: RunContext, cut_ns: int, grace_s: float) -> _Supervise
         for task in leftovers:
             task.cancel()
         if leftovers:
-            _done, stuck = await asyncio.wait(leftovers, timeout=grace_s)
-            for task in stuck:
-                out.abandoned.append(task.get_name())
-                _ABANDONED.append(task)
+            await asyncio.wait(leftovers, timeout=grace_s)
+            for task in leftovers:
+                if not task.done():
+                    out.abandoned.append(task.get_name())
+                    _ABANDONED.append(task)
         for name, queue in ctx.queues.items():
             peak = _reported_peak(queue)
             if peak is not None:
                 ctx.expectations.queue_peaks[name] = peak
             out.stranded.extend(_drain(queue))
-        ctx.sample_once(None, time.perf_counter_ns())
+        ctx.sample_once(psutil.Process(), time.perf_counter_ns())
     finally:
         sampler.cancel()
         await asyncio.wait({sampler}, timeout=1.0)
@@ -625,7 +626,7 @@ def compute_metrics(obs: Observations, ctx: RunContext, expect: Expectations,
     slo["drop_ratio"] = round(acc.dropped / acc.sent, 6) if acc.sent else 0.0
     if lag.size:
         slo["loop_lag_ms_max"] = round(float(lag.max()), 3)
-        slo["loop_lag_ms_p99"] = round(float(np.percentile(lag, 99, method="inverted_cdf")), 3)
+        slo["loop_lag_ms_p99"] = round(float(m.nearest_rank(lag, [99.0])[0]), 3)
     for key in SLO_KEYS:
         if key in ctx.slo_values:
             slo[key] = ctx.slo_values[key]
@@ -639,8 +640,7 @@ def compute_metrics(obs: Observations, ctx: RunContext, expect: Expectations,
         late_fraction = float((sched > lag_limit_ms * 1e6).mean())
         gen.update(
             schedule_lag_ms_max=round(float(sched.max()) / 1e6, 3),
-            schedule_lag_ms_p99=round(
-                float(np.percentile(sched, 99, method="inverted_cdf")) / 1e6, 3),
+            schedule_lag_ms_p99=round(float(m.nearest_rank(sched, [99.0])[0]) / 1e6, 3),
             late_fraction=round(late_fraction, 6),
             saturated=late_fraction > fraction_limit,
         )
