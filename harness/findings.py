@@ -282,24 +282,24 @@ def _rule(invariant_name: str) -> tuple[str, str, str]:
     return _DEFAULT_RULE
 
 
-def _stack_class(stack: Any) -> str:
-    """Where hung tasks wait: the innermost two frames of each task, without lines or dirs.
+def _wait_places(stack: Any) -> list[tuple[str, str]]:
+    """Where hung tasks wait: ``(place, stack of the tasks waiting there)``, sorted by place.
 
-    Reads both ``file:line in function`` lines (the runner's await chains, blank-line
-    separated per task) and traceback ``File "...", line N, in function`` lines.
+    A place is the innermost two frames of a task without line numbers or directories
+    (``streaming.py:put > queues.py:put``). Reads the runner's await chains (one block per
+    task, blank-line separated) in either ``file:line in function`` or traceback
+    ``File "...", line N, in function`` form.
     """
     text = "\n".join(map(str, stack)) if isinstance(stack, list) else str(stack or "")
-    places: set[str] = set()
+    places: dict[str, list[str]] = {}
     for block in re.split(r"\n\s*\n", text):
         frames = [
             f"{PurePath(m['file'] or m['tb_file']).name}:{m['func'] or m['tb_func']}"
             for m in _FRAME_RE.finditer(block)
         ]
         if frames:
-            places.add(" > ".join(frames[-2:]))
-    if places:
-        return "waits in " + " | ".join(sorted(places))
-    return normalise_defect(text)[:200]
+            places.setdefault(" > ".join(frames[-2:]), []).append(block.strip("\n"))
+    return [(place, "\n\n".join(blocks)) for place, blocks in sorted(places.items())]
 
 
 def _error_class(error: Any) -> str:
@@ -348,7 +348,14 @@ def findings_from_run(run: dict[str, Any]) -> list[Finding]:
             continue
         failed = [i for i in scenario.get("invariants") or [] if not i.get("passed", True)]
         for invariant in failed:
-            findings.append(_invariant_finding(run, scenario, invariant, target))
+            places = _wait_places(invariant.get("stack")) if invariant.get("stack") else []
+            if places and not invariant.get("defect_class"):
+                # one defect per place where tasks hang: a hang in put and one in get are
+                # two bugs, and which of them a run hits must not change either's identity
+                findings += [_invariant_finding(run, scenario, invariant, target, place, stack)
+                             for place, stack in places]
+            else:
+                findings.append(_invariant_finding(run, scenario, invariant, target))
         if status == "error":
             findings.append(_crash_finding(run, scenario, target))
         elif not failed:
@@ -373,7 +380,12 @@ def _evidence(run: dict[str, Any], scenario: dict[str, Any], **extra: Any) -> di
 
 
 def _invariant_finding(
-    run: dict[str, Any], scenario: dict[str, Any], invariant: dict[str, Any], target: dict[str, Any]
+    run: dict[str, Any],
+    scenario: dict[str, Any],
+    invariant: dict[str, Any],
+    target: dict[str, Any],
+    place: str | None = None,
+    place_stack: str | None = None,
 ) -> Finding:
     name = str(invariant.get("name", "invariant"))
     severity, expected, impact = _rule(name)
@@ -381,14 +393,19 @@ def _invariant_finding(
     component = invariant.get("component") or _component(name, scenario["name"])
     detail = str(invariant.get("detail") or f"invariant {name} failed")
     stack = invariant.get("stack")
-    defect_class = invariant.get("defect_class") or (
-        f"{name}: {_stack_class(stack)}" if stack else name
-    )
+    if place is not None:
+        defect_class = f"{name}: waits in {place}"
+        stack_text = place_stack
+    else:
+        defect_class = invariant.get("defect_class") or (
+            f"{name}: {normalise_defect(str(stack))[:200]}" if stack else name
+        )
+        stack_text = "\n".join(map(str, stack)) if isinstance(stack, list) else stack
     reproduction = _reproduction(run, scenario, invariant)
-    stack_text = "\n".join(map(str, stack)) if isinstance(stack, list) else stack
+    where = f" (waits in {place})" if place else ""
     return Finding(
         kind="bug",
-        title=f"{component}: invariant '{name}' broken in scenario {scenario['name']}",
+        title=f"{component}: invariant '{name}' broken in scenario {scenario['name']}{where}",
         severity=severity,
         component=component,
         target=target,
@@ -561,18 +578,14 @@ class MergeSummary:
 
     def describe(self) -> str:
         """One line for the CLI."""
-        parts = [
-            f"{len(self.added)} new",
-            f"{len(self.updated)} seen again",
-            f"{len(self.reopened)} re-opened",
-            f"{len(self.fixed)} fixed",
-        ]
-        if self.manual:
-            parts.append(f"{len(self.manual)} already in hand-written entries")
-        text = "findings: " + ", ".join(parts)
-        if self.added:
-            text += " (" + ", ".join(self.added) + ")"
-        return text
+        parts = []
+        for label, ids in (("new", self.added), ("seen again", self.updated),
+                           ("re-opened", self.reopened), ("fixed", self.fixed),
+                           ("known from hand-written entries", self.manual)):
+            if ids or label in ("new", "fixed"):
+                shown = f" ({', '.join(ids)})" if ids and len(ids) <= 8 else ""
+                parts.append(f"{len(ids)} {label}{shown}")
+        return "findings: " + ", ".join(parts)
 
 
 def _new_entry(finding: Finding, entry_id: str, run_id: str, now: str) -> dict[str, Any]:

@@ -13,7 +13,9 @@ Rules (docs/gate.md explains them for users):
   run-to-run noise); otherwise the check passes and says it was within noise.
 - Throughput is compared as a ratio to ``reference.asyncio_queue_items_per_s`` when both
   documents carry it (a reference measured in the same run on the same machine): the
-  baseline is scaled to this machine before the comparison. The note says which was used.
+  baseline is scaled to this machine before the comparison. Open-loop scenarios that offer
+  load at a set rate (``metrics.offered_cps`` > 0) are compared raw: their throughput is
+  set by the schedule, not by the machine. The note says which was used.
 - Every selected scenario also gets a ``status == pass`` check unless disabled; a scenario
   whose status is ``invalid`` makes the gate exit 3.
 
@@ -282,6 +284,24 @@ def _reference(doc: dict[str, Any]) -> float | None:
     return None
 
 
+def _paced(repeats: Iterable[dict[str, Any]]) -> bool:
+    """True when the scenario offered load at a set rate (``metrics.offered_cps`` > 0).
+
+    Its throughput then follows the offered rate (or a deliberately slow consumer), not the
+    machine's speed, so scaling it by the reference would add the reference's noise and
+    nothing else. A machine too slow to keep the rate makes the run ``invalid`` instead.
+    """
+    for scenario in repeats:
+        offered = (scenario.get("metrics") or {}).get("offered_cps")
+        if isinstance(offered, int | float) and not isinstance(offered, bool) and offered > 0:
+            return True
+    return False
+
+
+def _current_repeats(doc: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [s for s in doc["scenarios"] if s.get("name") == name]
+
+
 def _range(values: Sequence[float]) -> str:
     if len(values) == 1:
         return format_value(values[0])
@@ -516,7 +536,9 @@ def _relative_check(
     notes: list[str] = []
     if threshold.metric.throughput:
         current_ref, base_ref = _reference(results), _reference(baseline)
-        if current_ref is not None and base_ref is not None:
+        if _paced(base_groups[scenario]) or _paced(_current_repeats(results, scenario)):
+            notes.append("raw: open-loop at an offered rate, machine speed does not set it")
+        elif current_ref is not None and base_ref is not None:
             scale = current_ref / base_ref
             base_values = [v * scale for v in base_values]
             notes.append(f"normalised by reference (baseline x{scale:.3g})")

@@ -377,7 +377,8 @@ def _test_results(results: Mapping[str, Any]) -> list[str]:
             if not broken and not error:
                 lines.append(f"- **{label}** ({s['status']})")
             reproduction = next(
-                (i.get("reproduction") for i in broken if i.get("reproduction")), None
+                (i.get("reproduction") for i in broken if i.get("reproduction")),
+                s.get("reproduction"),
             )
             if reproduction:
                 lines.append(f"  - reproduce: `{_inline(reproduction)}`")

@@ -41,7 +41,7 @@ def hang(
 
 def failing_run(
     run_id: str = "20261123T120000Z-aaaaaa", *, seed: int = 1,
-    target: tuple[str, str] = ("stageflow", "0.5.1"), **hang_args: Any,
+    target: tuple[str, str] = ("mylib", "1.0"), **hang_args: Any,
 ) -> dict[str, Any]:
     scenarios = [
         build_scenario("baseline"),
@@ -53,13 +53,14 @@ def failing_run(
                          seed=seed)
 
 
-def passing_run(run_id: str, target: tuple[str, str] = ("stageflow", "0.6.0")) -> dict[str, Any]:
+def passing_run(run_id: str, target: tuple[str, str] = ("mylib", "1.1")) -> dict[str, Any]:
     scenarios = [build_scenario("baseline"), build_scenario("queue_overflow")]
     return build_results(scenarios, run_id=run_id, created_at=f"at-{run_id}", target=target)
 
 
 def generated(ledger_dir: Path) -> list[dict[str, Any]]:
-    return [e for e in load_ledgers(ledger_dir)["bug"].entries if e.get("fingerprint")]
+    return [e for e in load_ledgers(ledger_dir)["bug"].entries
+            if e.get("fingerprint") and e.get("source") != "manual"]
 
 
 # --- findings_from_run --------------------------------------------------------------------
@@ -69,7 +70,7 @@ def test_failed_invariant_becomes_a_bug_finding() -> None:
     (finding,) = findings_from_run(failing_run())
     assert (finding.kind, finding.check, finding.component, finding.severity) == (
         "bug", "queue_overflow/no_hang", "ChunkQueue", "high")
-    assert finding.target == {"name": "stageflow", "version": "0.5.1"}
+    assert finding.target == {"name": "mylib", "version": "1.0"}
     assert finding.evidence["scenario"] == "queue_overflow"
     assert finding.evidence["invariant"] == "no_hang"
     assert "--seed 1" in finding.reproduction
@@ -167,7 +168,7 @@ def test_fingerprint_ignores_run_ids_seeds_timings_and_line_numbers(
 
 def test_fingerprint_differs_by_target_name_but_not_version() -> None:
     base = findings_from_run(failing_run())[0].fingerprint
-    other_version = findings_from_run(failing_run(target=("stageflow", "0.6.0")))[0].fingerprint
+    other_version = findings_from_run(failing_run(target=("mylib", "2.0")))[0].fingerprint
     other_target = findings_from_run(failing_run(target=("mine", "0.5.1")))[0].fingerprint
     assert other_version == base
     assert other_target != base
@@ -178,6 +179,17 @@ def test_fingerprint_differs_by_where_the_task_waits() -> None:
     run = failing_run()
     run["scenarios"][1]["invariants"][1]["stack"] = STACK.replace("in put:", "in get:")
     assert findings_from_run(run)[0].fingerprint != base.fingerprint
+
+
+def test_tasks_hung_in_two_places_are_two_findings() -> None:
+    run = failing_run()
+    getter = STACK.format(line=7).replace("producer-0", "consumer-0").replace("in put:", "in get:")
+    run["scenarios"][1]["invariants"][1]["stack"] = STACK.format(line=41) + "\n\n" + getter
+    findings = findings_from_run(run)
+    assert [f.title.rpartition("(")[2] for f in findings] == [
+        "waits in streaming.py:get > queues.py:get)", "waits in streaming.py:put > queues.py:put)"]
+    put_only = findings_from_run(failing_run())[0]
+    assert findings[1].fingerprint == put_only.fingerprint
 
 
 def test_normalise_defect_strips_what_changes_between_runs() -> None:
@@ -257,15 +269,24 @@ def test_hand_written_entries_are_never_modified(seeded: Path) -> None:
         assert [e for e in after[kind].entries if e.get("source") == "manual"] == entries
 
 
+def test_stageflow_hang_is_reported_under_the_seeded_bug_038(
+    seeded: Path, snapshot: Callable[[Path], dict[str, bytes]]
+) -> None:
+    before = snapshot(seeded)
+    summary = record_run(failing_run(target=("stageflow", "0.5.1")), ledger_dir=seeded)
+    assert (summary.manual, summary.added) == (["BUG-038"], [])
+    assert snapshot(seeded) == before
+
+
 def test_finding_matching_a_manual_entry_is_reported_not_merged(seeded: Path) -> None:
     (finding,) = findings_from_run(failing_run())
-    path = seeded / "bugs.json"
+    path = seeded / "dx.json"
     doc = orjson.loads(path.read_bytes())
-    doc["entries"][0]["fingerprint"] = finding.fingerprint  # BUG-038 adopts the defect
+    doc["entries"][0]["fingerprint"] = finding.fingerprint  # a person adopted the defect
     path.write_bytes(orjson.dumps(doc))
     before = path.read_bytes()
     summary = record_run(failing_run(), ledger_dir=seeded)
-    assert summary.manual == ["BUG-038"] and summary.added == []
+    assert summary.manual == ["DX-038"] and summary.added == []
     assert path.read_bytes() == before
 
 
@@ -275,7 +296,7 @@ def test_finding_not_found_again_is_marked_fixed_with_the_run(seeded: Path) -> N
     assert summary.fixed == ["BUG-039"]
     (entry,) = generated(seeded)
     assert (entry["status"], entry["fixed_in_run"], entry["fixed_in_version"]) == (
-        "fixed", "20261124T120000Z-bbbbbb", "0.6.0")
+        "fixed", "20261124T120000Z-bbbbbb", "1.1")
 
 
 def test_another_target_passing_does_not_fix_the_finding(seeded: Path) -> None:
@@ -288,7 +309,7 @@ def test_another_target_passing_does_not_fix_the_finding(seeded: Path) -> None:
 def test_a_check_that_did_not_run_does_not_fix_the_finding(seeded: Path) -> None:
     record_run(failing_run(), ledger_dir=seeded)
     only_baseline = build_results([build_scenario("baseline")], run_id="20261124T120000Z-bbbbbb",
-                                  target=("stageflow", "0.6.0"))
+                                  target=("mylib", "1.1"))
     assert record_run(only_baseline, ledger_dir=seeded).fixed == []
     assert generated(seeded)[0]["status"] == "open"
 

@@ -189,6 +189,18 @@ def test_slower_machine_passes_when_throughput_is_normalised_by_the_reference() 
     assert "normalised" in row.note
 
 
+def test_open_loop_throughput_is_compared_raw_even_with_references() -> None:
+    baseline = build_results([build_scenario("high_load", throughput=10000)],
+                             reference=500_000.0)
+    current = build_results([build_scenario("high_load", throughput=10000)],
+                            reference=1_000_000.0)
+    for doc in (baseline, current):
+        doc["scenarios"][0]["metrics"]["offered_cps"] = 10000.0
+    (row,) = checks(current, baseline, "throughput_cps >= 0.9 * baseline")
+    assert (row.verdict, row.baseline) == (PASS, 10000)
+    assert "open-loop" in row.note
+
+
 def test_without_a_reference_throughput_is_compared_raw_and_says_so() -> None:
     baseline = build_results([build_scenario("high_load", throughput=10000)], reference=None)
     current = build_results([build_scenario("high_load", throughput=5000)], reference=500_000.0)
