@@ -316,10 +316,9 @@ def _reproduction(run: dict[str, Any], scenario: dict[str, Any], *extra: dict[st
         text = source.get("reproduction")
         if isinstance(text, str) and text:
             return text
-    seed = scenario.get("seed", run.get("seed"))
     command = (
-        f"stageflow-stress run --target {run['target']['name']} "
-        f"--scenario {scenario['name']} --seed {seed}"
+        f"stageflow-stress run {scenario['name']} --target {run['target']['name']} "
+        f"--seed {run.get('seed')}"
     )
     return command + (" --quick" if run.get("quick") else "")
 
