@@ -49,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import traceback
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ __all__ = [
     "Runner",
     "await_stack",
     "build_run_document",
+    "configured_scenario_modules",
     "derive_seed",
     "import_scenario_modules",
     "only_skipped",
@@ -105,6 +107,33 @@ def derive_seed(run_seed: int, name: str, repeat_index: int = 0) -> int:
     """A scenario attempt's seed: stable for (run seed, scenario name, repeat index)."""
     digest = hashlib.blake2b(f"{run_seed}:{name}:{repeat_index}".encode(), digest_size=8)
     return int.from_bytes(digest.digest(), "big") & 0x7FFF_FFFF
+
+
+def configured_scenario_modules(start: Path | None = None) -> list[str]:
+    """``scenario_modules`` of ``[tool.stageflow-stress]`` in the nearest pyproject.toml.
+
+    Lets a project (or another part of this product, e.g. an adversarial suite) have its
+    scenario modules imported by ``run`` and ``list`` without ``--scenarios`` each time.
+
+    :raises HarnessError: the file is not valid TOML or the key is not a list of strings.
+    """
+    directory = Path(start or Path.cwd()).resolve()
+    for folder in (directory, *directory.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            break
+    else:
+        return []
+    try:
+        with open(candidate, "rb") as fh:
+            doc = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise HarnessError(f"cannot read {candidate}: {exc}") from None
+    modules = doc.get("tool", {}).get("stageflow-stress", {}).get("scenario_modules", [])
+    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+        raise HarnessError(f"{candidate}: [tool.stageflow-stress] scenario_modules must be a "
+                           "list of module names")
+    return list(modules)
 
 
 def import_scenario_modules(modules: Iterable[str]) -> None:

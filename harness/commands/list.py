@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.errors import EXIT_OK, HarnessError
-from harness.runner import import_scenario_modules
+from harness.runner import configured_scenario_modules, import_scenario_modules
 
 __all__ = ["configure", "execute", "listing"]
 
@@ -57,7 +57,7 @@ def listing(suite: str | None = None) -> dict[str, Any]:
 
 
 def execute(args: argparse.Namespace) -> int:
-    import_scenario_modules(args.modules)
+    import_scenario_modules(dict.fromkeys([*configured_scenario_modules(), *args.modules]))
     data = listing(args.suite)
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_SORT_KEYS

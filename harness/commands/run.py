@@ -33,7 +33,13 @@ from rich.table import Table
 
 from harness.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_OK, HarnessError
 from harness.metrics import reference_queue_throughput
-from harness.runner import Runner, build_run_document, import_scenario_modules, only_skipped
+from harness.runner import (
+    Runner,
+    build_run_document,
+    configured_scenario_modules,
+    import_scenario_modules,
+    only_skipped,
+)
 from harness.targets import Target, load_target
 
 __all__ = ["DEFAULT_SUITE", "RunPlan", "configure", "execute", "exit_code", "plan_run"]
@@ -151,7 +157,8 @@ def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> Run
         raise HarnessError(f"--timeout must be > 0 seconds, got {args.timeout}")
     import scenarios  # noqa: F401  (registers the built-in scenarios)
 
-    import_scenario_modules(args.modules)
+    modules = list(dict.fromkeys([*configured_scenario_modules(), *args.modules]))
+    import_scenario_modules(modules)
     specs, suite = _select(args.names, args.suite)
     overrides = dict(_parse_param(text) for text in args.param)
     for key in overrides:
@@ -177,7 +184,7 @@ def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> Run
     return RunPlan(
         target=target, target_spec=args.target, specs=specs, suite=suite, quick=args.quick,
         seed=seed, repeat=args.repeat, timeout_s=args.timeout, overrides=overrides,
-        modules=list(args.modules), isolate=args.isolate, results_dir=Path(args.results_dir),
+        modules=modules, isolate=args.isolate, results_dir=Path(args.results_dir),
         ledger_dir=ledger_dir, command=shlex.join(["stageflow-stress", *argv]),
     )
 

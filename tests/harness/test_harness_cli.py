@@ -135,3 +135,22 @@ def test_list_shows_the_transform007_suite_as_json(capsys: pytest.CaptureFixture
 def test_list_unknown_suite_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "--suite", "nope"]) == 2
     assert "unknown suite 'nope'" in capsys.readouterr().err
+
+
+def test_pyproject_scenario_modules_are_imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.stageflow-stress]\nscenario_modules = ["harness_toys"]\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["list", "--json"]) == 0
+    names = [s["name"] for s in orjson.loads(capsys.readouterr().out)["scenarios"]]
+    assert "toy_stream" in names
+
+
+def test_bad_pyproject_scenario_modules_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.stageflow-stress]\nscenario_modules = "harness_toys"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["list"]) == 2
+    assert "scenario_modules must be a list" in capsys.readouterr().err
