@@ -192,17 +192,19 @@ def histogram_summary(encoded: str) -> dict[str, float | int]:
 class LatencyRecorder:
     """Append-only recorder of latencies in ns; ``record()`` costs well under 1 µs.
 
-    ``record`` is a bound ``array.array.append`` on a typed int64 array: no allocation per
-    sample, no Python frame. Read the results with :meth:`summary` (exact percentiles) or
-    :meth:`histogram` (encoded HDR, mergeable).
+    Samples go into a typed int64 ``array.array`` (no object per sample). Read the results
+    with :meth:`summary` (exact percentiles) or :meth:`histogram` (encoded HDR, mergeable).
     """
 
-    __slots__ = ("_values", "record")
+    __slots__ = ("_append", "_values")
 
     def __init__(self) -> None:
         self._values = array.array("q")
-        self.record = self._values.append
-        """``record(value_ns: int) -> None``: add one sample."""
+        self._append = self._values.append
+
+    def record(self, value_ns: int) -> None:
+        """Add one sample (an int, in ns)."""
+        self._append(value_ns)
 
     def __len__(self) -> int:
         return len(self._values)
