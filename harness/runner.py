@@ -384,23 +384,23 @@ async def _supervise(ctx: RunContext, cut_ns: int, grace_s: float) -> _Supervise
         return max(0.0, (cut_ns - time.perf_counter_ns()) / 1e9)
 
     try:
-        await asyncio.wait({main}, timeout=remaining())
-        if main.done() and not main.cancelled() and main.exception() is not None:
-            out.error, out.error_task = main.exception(), ctx.name
-        while out.error is None:
-            pending = [t for t, _ in ctx.tasks if not t.done()]
-            crashed = [(t, t.exception()) for t, may_fail in ctx.tasks
+        while True:  # until everything is done, something crashed, or the cut
+            if main.done() and not main.cancelled() and main.exception() is not None:
+                out.error, out.error_task = main.exception(), ctx.name
+                break
+            crashed = [t for t, may_fail in ctx.tasks
                        if t.done() and not may_fail and not t.cancelled()
                        and t.exception() is not None]
             if crashed:
-                out.error_task, out.error = crashed[0][0].get_name(), crashed[0][1]
+                out.error, out.error_task = crashed[0].exception(), crashed[0].get_name()
                 break
-            if (not pending and main.done()) or remaining() <= 0:
+            pending = [t for t, _ in ctx.tasks if not t.done()]
+            if not main.done():
+                pending.append(main)
+            if not pending or remaining() <= 0:
                 break
-            await asyncio.wait([*pending, *([] if main.done() else [main])],
-                               timeout=remaining(), return_when=asyncio.FIRST_COMPLETED)
-            if main.done() and not main.cancelled() and main.exception() is not None:
-                out.error, out.error_task = main.exception(), ctx.name
+            await asyncio.wait(pending, timeout=remaining(),
+                               return_when=asyncio.FIRST_COMPLETED)
         still = [t for t, _ in ctx.tasks if not t.done()]
         if out.error is None and (still or not main.done()):
             out.cut = True

@@ -333,3 +333,15 @@ async def toy_loop(ctx: Any) -> None:
     SEEN_LOOPS.append(asyncio.get_running_loop())
     ctx.note("seed", ctx.seed)
     ctx.note("first_draw", int(ctx.rng.integers(1 << 30)))
+
+
+@scenario(name="toy_task_crash", category="reliability", quick={"deadline_s": 3.0})
+async def toy_task_crash(ctx: Any) -> None:
+    """A watched task raises while the scenario waits for something else."""
+
+    async def worker() -> None:
+        await asyncio.sleep(0)
+        raise ValueError("worker broke")
+
+    ctx.spawn(worker(), name="worker")
+    await asyncio.Event().wait()

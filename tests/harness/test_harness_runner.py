@@ -114,3 +114,10 @@ def test_isolated_child_returns_the_same_entry_shape(monkeypatch: pytest.MonkeyP
     assert entry["status"] == "pass"
     assert entry["isolated"] is True
     assert entry["metrics"]["delivered"] == 60
+
+
+def test_crash_in_a_watched_task_ends_the_scenario_as_error_not_hang() -> None:
+    entry = _runner().run_one(get_scenario("toy_task_crash"), 0)
+    assert entry["status"] == "error"
+    assert entry["error"] == "ValueError: worker broke in task 'worker'"
+    assert entry["cut_at_deadline"] is False
