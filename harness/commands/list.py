@@ -7,11 +7,8 @@ import sys
 from typing import Any
 
 import orjson
-from rich.console import Console
-from rich.table import Table
 
 from harness.errors import EXIT_OK, HarnessError
-from harness.runner import configured_scenario_modules, import_scenario_modules
 
 __all__ = ["configure", "execute", "listing"]
 
@@ -57,6 +54,11 @@ def listing(suite: str | None = None) -> dict[str, Any]:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.runner import configured_scenario_modules, import_scenario_modules
+
     import_scenario_modules(dict.fromkeys([*configured_scenario_modules(), *args.modules]))
     data = listing(args.suite)
     if args.json:

@@ -24,23 +24,17 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from harness.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_OK, HarnessError
-from harness.metrics import reference_queue_throughput
-from harness.runner import (
-    Runner,
-    build_run_document,
-    configured_scenario_modules,
-    import_scenario_modules,
-    only_skipped,
-)
-from harness.targets import Target, load_target
+
+if TYPE_CHECKING:  # the heavy imports wait until the command runs (the CLI loads every
+    from rich.console import Console  # command's module to build its parser)
+    from rich.table import Table
+
+    from harness.targets import Target
 
 __all__ = ["DEFAULT_SUITE", "RunPlan", "configure", "execute", "exit_code", "plan_run"]
 
@@ -156,6 +150,8 @@ def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> Run
     if args.timeout is not None and not args.timeout > 0:
         raise HarnessError(f"--timeout must be > 0 seconds, got {args.timeout}")
     import scenarios  # noqa: F401  (registers the built-in scenarios)
+    from harness.runner import configured_scenario_modules, import_scenario_modules
+    from harness.targets import load_target
 
     modules = list(dict.fromkeys([*configured_scenario_modules(), *args.modules]))
     import_scenario_modules(modules)
@@ -210,6 +206,8 @@ def reproduction(plan: RunPlan, name: str, repeat_index: int) -> str:
 
 def exit_code(doc: Mapping[str, Any]) -> int:
     """0 all passed; 1 any fail/error/timeout; 3 any invalid (not a mere skip), none failed."""
+    from harness.runner import only_skipped
+
     statuses = [s["status"] for s in doc["scenarios"]]
     if any(status in ("fail", "error", "timeout") for status in statuses):
         return EXIT_FAIL
@@ -230,6 +228,10 @@ def _ms(value: Any) -> str:
 
 def summary_table(doc: Mapping[str, Any]) -> Table:
     """Scenario, status, sent, delivered, dropped, lost, throughput, p50, p99 per attempt."""
+    from rich.table import Table
+
+    from harness.runner import only_skipped
+
     table = Table(title=f"stageflow-stress run {doc['run_id']} · target {doc['target']['name']} "
                         f"{doc['target']['version']} · seed {doc['seed']}")
     for column in ("scenario", "status"):
@@ -286,6 +288,8 @@ def print_summary(doc: Mapping[str, Any], console: Console, path: Path | None) -
 
 
 def _console(*, stderr: bool) -> Console:
+    from rich.console import Console
+
     console = Console(stderr=stderr)
     if not console.is_terminal:
         console.width = max(console.width, 120)  # logs: room for the whole table
@@ -297,6 +301,8 @@ def _progress(console: Console, total: int) -> Any:
     if not console.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     progress = Progress(TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                         console=console, transient=True)
@@ -305,6 +311,9 @@ def _progress(console: Console, total: int) -> Any:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from harness.metrics import reference_queue_throughput
+    from harness.runner import Runner, build_run_document
+
     plan = plan_run(args)
     err = _console(stderr=True)
     out = err if args.json else _console(stderr=False)
