@@ -30,8 +30,10 @@ import orjson
 
 from harness.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_OK, HarnessError
 
-if TYPE_CHECKING:  # the heavy imports wait until the command runs (the CLI loads every
-    from rich.console import Console  # command's module to build its parser)
+# Heavy imports wait until the command runs: the CLI imports every command's module just
+# to build its parser.
+if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
 
     from harness.targets import Target
