@@ -27,8 +27,9 @@ from scenarios.registry import (
 define_suite("transform007", "the five scenarios of the TRANSFORM-007 stress report")
 
 BUILTIN_MODULES = ("baseline", "queue_overflow", "buffer_overflow", "buffer_underrun",
-                   "high_load")
-"""Built-in scenario modules, imported (and so registered) in the suite's run order."""
+                   "high_load", "adv_queue", "adv_audio")
+"""Built-in scenario modules, imported (and so registered) in the suite's run order
+(``adv_*``: the ``adversarial`` suite)."""
 
 for _module in BUILTIN_MODULES:
     importlib.import_module(f"scenarios.{_module}")

@@ -1,0 +1,382 @@
+"""The adversarial suite, queue side: general faults applied to whatever target is chosen.
+
+Every scenario reaches the queue only through ``ctx.target``, asks for capabilities
+instead of assuming them, and leaves the general invariants (none lost, none duplicated,
+FIFO per producer, no hang, bounds) to the harness; what a scenario adds is the fault,
+scheduled and seeded, and the per-window metrics (``metrics.notes.fault_windows``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mocks.consumers import fast_consumer, slow_consumer, stalled_consumer
+from mocks.faults import FaultWindow, RaisingEmitter, SlowEmitter, burst, stall_during
+from mocks.producers import open_loop_producer, outcome_classifier
+from mocks.rates import ConstantRate
+from mocks.trace import split_sequence
+from scenarios._common import chunk_maker, chunk_pool, close_queue
+from scenarios.adv_windows import window_report
+from scenarios.context import ScenarioContext
+from scenarios.registry import define_suite, scenario
+
+__all__ = [
+    "adv_cancel_storm",
+    "adv_close_under_load",
+    "adv_emitter_faults",
+    "adv_overflow_bursts",
+    "adv_stalled_consumer",
+]
+
+SUITE = "adversarial"
+define_suite(SUITE, "fault injection: stalls, close under load, cancellation storms, "
+                    "faulty telemetry, bursts, malformed chunks, extreme configurations, "
+                    "barge-in")
+
+_AUDIO = {"sample_rate": 16_000, "channels": 1, "fmt": "pcm_16", "chunk_ms": 20.0}
+
+
+def _maker(ctx: ScenarioContext) -> Callable[[int, int], Any]:
+    pool = chunk_pool(kind="speech", count=32, seed=ctx.seed_for("signal"), **_AUDIO)
+    return chunk_maker(ctx.target, pool, **_AUDIO)
+
+
+def _classify(ctx: ScenarioContext, full_outcome: str = "timeout") -> Any:
+    return outcome_classifier(closed_errors=ctx.target.closed_errors,
+                              full_errors=ctx.target.full_errors, full_outcome=full_outcome)
+
+
+def _bounded_put(ctx: ScenarioContext, queue: Any, timeout_ms: float) -> Any:
+    """``put(timeout=)`` where the target has it, else the plain put (which may hang)."""
+    if ctx.target.capabilities.put_timeout:
+        return functools.partial(queue.put, timeout=timeout_ms / 1000.0)
+    return queue.put
+
+
+async def _wait_all(tasks: list[asyncio.Task[Any]], within_s: float) -> int:
+    """Wait up to ``within_s`` for ``tasks``; returns how many are still running."""
+    pending = [t for t in tasks if not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=within_s)
+    return sum(1 for t in tasks if not t.done())
+
+
+@scenario(
+    name="adv_stalled_consumer",
+    category="reliability",
+    hypotheses=("H1", "H5", "H7", "H8"),
+    quick={"chunks": 300, "rate_cps": 500.0, "max_size": 20, "stall_start_ms": 150.0,
+           "stall_ms": 200.0, "put_timeout_ms": 10.0, "tail_chunks": 30, "deadline_s": 4.0},
+    full={"chunks": 3000, "rate_cps": 1000.0, "max_size": 100, "stall_start_ms": 1000.0,
+          "stall_ms": 1000.0, "put_timeout_ms": 20.0, "tail_chunks": 200, "deadline_s": 15.0},
+    positive=("chunks", "rate_cps", "max_size", "stall_ms", "put_timeout_ms", "tail_chunks",
+              "deadline_s"),
+    suites=(SUITE,),
+)
+async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
+    """A consumer stalls for a scheduled window, then for good: the producer must time out
+    or be told, never hang; after the window, latency must recover."""
+    p = ctx.params
+    make_chunk = _maker(ctx)
+    # 1. a scheduled stall: metrics before, during and after it
+    queue = ctx.target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
+    ctx.watch_queue(queue, max_size=p["max_size"], name="stall")
+    gate = asyncio.Event()
+    gate.set()
+    window = FaultWindow(p["stall_start_ms"], p["stall_ms"])
+    start = time.perf_counter_ns()
+    consumer = ctx.spawn(stalled_consumer(queue, consumer=0, trace=ctx.trace, stall=gate,
+                                          end_errors=ctx.target.closed_errors),
+                         name="stall-consumer")
+    ctx.spawn(stall_during(gate, window, start_ns=start, seed=ctx.seed_for("stall")),
+              name="stall-schedule")
+    report = await ctx.spawn(open_loop_producer(
+        producer=0, count=p["chunks"], rate=ConstantRate(p["rate_cps"]),
+        make_chunk=make_chunk, put=_bounded_put(ctx, queue, p["put_timeout_ms"]),
+        trace=ctx.trace, start_ns=start, outcome_of=_classify(ctx)), name="stall-producer")
+    gate.set()
+    await close_queue(queue)
+    await consumer
+    ctx.note("fault_windows", [window_report(ctx.trace, window, start_ns=start,
+                                             fault="consumer stalled")])
+    ctx.note("stall.timeouts", report.timeouts)
+    # 2. the consumer never comes back: every put beyond capacity must end
+    queue = ctx.target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
+    ctx.watch_queue(queue, max_size=p["max_size"], name="stalled_for_good")
+    gate = asyncio.Event()
+    consumer = ctx.spawn(stalled_consumer(queue, consumer=1, trace=ctx.trace, stall=gate,
+                                          end_errors=ctx.target.closed_errors),
+                         name="dead-consumer")
+    report = await ctx.spawn(burst(
+        producer=1, count=p["max_size"] + p["tail_chunks"], make_chunk=make_chunk,
+        put=_bounded_put(ctx, queue, p["put_timeout_ms"]), trace=ctx.trace,
+        outcome_of=_classify(ctx)), name="stuck-producer")
+    told = report.timeouts + report.rejected + report.closed + report.dropped
+    ctx.expect("producer_told_when_consumer_stalls", told >= p["tail_chunks"],
+               f"{told} of {p['tail_chunks']} puts beyond capacity ended with an error or a "
+               "drop", hypotheses=("H1", "H5"))
+    await close_queue(queue)
+    gate.set()
+    await consumer
+
+
+@scenario(
+    name="adv_close_under_load",
+    category="reliability",
+    hypotheses=("H5", "H6"),
+    quick={"producers": 4, "consumers": 3, "max_size": 8, "burst": 12, "close_grace_ms": 200.0,
+           "deadline_s": 3.0},
+    full={"producers": 16, "consumers": 8, "max_size": 32, "burst": 64,
+          "close_grace_ms": 500.0, "deadline_s": 10.0},
+    positive=("producers", "consumers", "max_size", "burst", "close_grace_ms", "deadline_s"),
+    suites=(SUITE,),
+)
+async def adv_close_under_load(ctx: ScenarioContext) -> None:
+    """close() while several producers are blocked on a full queue and several consumers
+    on an empty one: every waiter must end; queued chunks are still delivered."""
+    p = ctx.params
+    make_chunk = _maker(ctx)
+    full = ctx.target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
+    empty = ctx.target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
+    ctx.watch_queue(full, max_size=p["max_size"], name="full")
+    ctx.watch_queue(empty, max_size=p["max_size"], name="empty")
+    gate = asyncio.Event()  # the full queue's consumer is stalled until after close()
+    drainer = ctx.spawn(stalled_consumer(full, consumer=0, trace=ctx.trace, stall=gate,
+                                         end_errors=ctx.target.closed_errors),
+                        name="full-drainer")
+    producers = [ctx.spawn(burst(producer=i, count=p["burst"], make_chunk=make_chunk,
+                                 put=full.put, trace=ctx.trace, concurrent=True,
+                                 outcome_of=_classify(ctx)), name=f"blocked-producer-{i}")
+                 for i in range(p["producers"])]
+    consumers = [ctx.spawn(fast_consumer(empty, consumer=10 + i, trace=ctx.trace,
+                                         end_errors=ctx.target.closed_errors),
+                           name=f"blocked-consumer-{i}")
+                 for i in range(p["consumers"])]
+    for _ in range(50):  # let every producer block and every consumer wait
+        await asyncio.sleep(0)
+    ctx.note("full_before_close", len(full))
+    await close_queue(full)
+    await close_queue(empty)
+    grace = p["close_grace_ms"] / 1000.0
+    producers_left = await _wait_all(producers, grace)
+    consumers_left = await _wait_all(consumers, grace)
+    ctx.expect("close_wakes_blocked_producers", producers_left == 0,
+               f"{producers_left} of {len(producers)} producers still blocked "
+               f"{p['close_grace_ms']:g} ms after close()", hypotheses=("H5",))
+    ctx.expect("close_wakes_blocked_consumers", consumers_left == 0,
+               f"{consumers_left} of {len(consumers)} consumers still waiting "
+               f"{p['close_grace_ms']:g} ms after close()", hypotheses=("H5",))
+    gate.set()
+    await drainer
+
+
+@scenario(
+    name="adv_cancel_storm",
+    category="correctness",
+    hypotheses=("H5", "H6"),
+    quick={"rounds": 20, "puts_per_round": 12, "gets_per_round": 6, "max_size": 4,
+           "cancel_probability": 0.5, "deadline_s": 4.0},
+    full={"rounds": 200, "puts_per_round": 32, "gets_per_round": 16, "max_size": 8,
+          "cancel_probability": 0.5, "deadline_s": 15.0},
+    positive=("rounds", "puts_per_round", "gets_per_round", "max_size", "deadline_s"),
+    suites=(SUITE,),
+)
+async def adv_cancel_storm(ctx: ScenarioContext) -> None:
+    """Blocked puts and gets are cancelled at random (seeded): no chunk may be lost,
+    duplicated, or delivered although its put was cancelled."""
+    p = ctx.params
+    rng = ctx.rng
+    make_chunk = _maker(ctx)
+    queue = ctx.target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
+    ctx.watch_queue(queue, max_size=p["max_size"], name="storm")
+    classify = _classify(ctx)
+    trace = ctx.trace
+    cancelled_puts: set[tuple[int, int]] = set()
+
+    async def one_put(producer: int) -> None:
+        chunk = make_chunk(producer, 0)
+        began = time.perf_counter_ns()
+        try:
+            result = await queue.put(chunk)
+        except asyncio.CancelledError:
+            trace.sent(producer, 0, began, began, time.perf_counter_ns(), "cancelled")
+            cancelled_puts.add((producer, 0))
+            raise
+        except Exception as exc:
+            trace.sent(producer, 0, began, began, time.perf_counter_ns(), classify(exc, None))
+            return
+        trace.sent(producer, 0, began, began, time.perf_counter_ns(), classify(None, result))
+
+    def record(item: Any, consumer: int) -> None:
+        if item is None:
+            return
+        producer, seq = split_sequence(item.sequence)
+        trace.received(consumer, producer, seq, time.perf_counter_ns())
+
+    async def spins(n: int) -> None:
+        for _ in range(n):
+            await asyncio.sleep(0)
+
+    puts: list[asyncio.Task[Any]] = []
+    for round_index in range(p["rounds"]):
+        base = round_index * p["puts_per_round"]
+        batch = [asyncio.ensure_future(one_put(base + i)) for i in range(p["puts_per_round"])]
+        puts += batch
+        gets = [asyncio.ensure_future(queue.get()) for _ in range(p["gets_per_round"])]
+        await spins(int(rng.integers(0, 4)))
+        for task in [*batch, *gets]:
+            if not task.done() and rng.random() < p["cancel_probability"]:
+                task.cancel()
+        await spins(int(rng.integers(1, 4)))
+        for task in gets:
+            if task.done() and not task.cancelled() and task.exception() is None:
+                record(task.result(), 0)
+            elif not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+                if not task.cancelled() and task.exception() is None:
+                    record(task.result(), 0)
+    for _ in range(4 * len(puts) + 4):  # drain: every put still waiting gets room
+        if all(t.done() for t in puts) and len(queue) == 0:
+            break
+        try:
+            item = queue.get_nowait()
+        except Exception:
+            await spins(2)
+            continue
+        record(item, 1)
+        await spins(1)
+    await close_queue(queue)
+    stuck = await _wait_all(puts, 0.5)
+    ctx.expect("puts_end_after_storm", stuck == 0,
+               f"{stuck} puts still blocked after the queue was drained and closed",
+               hypotheses=("H5",))
+    receipts = trace.receipts
+    resurrected = sum(1 for r in receipts if (int(r["producer"]), int(r["seq"])) in
+                      cancelled_puts)
+    ctx.expect("cancelled_put_not_delivered", resurrected == 0,
+               f"{resurrected} chunks were delivered although their put was cancelled "
+               "(a retrying producer would send them twice)", hypotheses=("H5",))
+    ctx.note("cancelled_puts", len(cancelled_puts))
+
+
+@scenario(
+    name="adv_emitter_faults",
+    category="reliability",
+    hypotheses=("H4", "H5"),
+    quick={"chunks": 400, "rate_cps": 1000.0, "max_size": 20, "consumer_delay_ms": 1.5,
+           "fault_start_ms": 100.0, "fault_ms": 150.0, "raise_probability": 0.5,
+           "slow_ms": 0.2, "deadline_s": 4.0, "saturation_lag_ms": 250.0},
+    full={"chunks": 4000, "rate_cps": 1000.0, "max_size": 50, "consumer_delay_ms": 1.5,
+          "fault_start_ms": 1000.0, "fault_ms": 1500.0, "raise_probability": 0.5,
+          "slow_ms": 0.2, "deadline_s": 15.0, "saturation_lag_ms": 250.0},
+    positive=("chunks", "rate_cps", "max_size", "fault_ms", "deadline_s"),
+    suites=(SUITE,),
+)
+async def adv_emitter_faults(ctx: ScenarioContext) -> None:
+    """The telemetry emitter raises and is slow during a scheduled window: the data path
+    (queue and buffer) must not notice, and every drop must still be counted."""
+    p = ctx.params
+    make_chunk = _maker(ctx)
+    start = time.perf_counter_ns()
+    window = FaultWindow(p["fault_start_ms"], p["fault_ms"], p["raise_probability"])
+    slow = SlowEmitter(None, p["slow_ms"], window=FaultWindow(p["fault_start_ms"],
+                                                              p["fault_ms"]),
+                       start_ns=start, seed=ctx.seed_for("slow"))
+    faulty = RaisingEmitter(slow, window=window, start_ns=start, seed=ctx.seed_for("raise"))
+    record = ctx.trace.emitter
+
+    def emit(name: str, payload: dict[str, Any]) -> None:
+        record(name, payload)  # the harness sees every event; then the faulty observer
+        faulty(name, payload)
+
+    queue = ctx.target.make_queue(p["max_size"], overflow="drop_oldest", event_emitter=emit)
+    buffer = ctx.target.make_buffer(target_duration_ms=40.0, max_duration_ms=100.0,
+                                    sample_rate=_AUDIO["sample_rate"],
+                                    channels=_AUDIO["channels"], event_emitter=emit)
+    ctx.watch_queue(queue, max_size=p["max_size"], name="faulty_telemetry")
+    ctx.watch_buffer(buffer, max_ms=100.0, name="faulty_telemetry")
+    escaped: list[str] = []
+
+    async def playout() -> None:
+        delay = p["consumer_delay_ms"] / 1000.0
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            producer, seq = split_sequence(item.sequence)
+            ctx.trace.received(0, producer, seq, time.perf_counter_ns())
+            try:
+                buffer.add_chunk(item)
+                buffer.read(10.0)
+            except RuntimeError as exc:  # the emitter's fault leaked into the data path
+                escaped.append(str(exc))
+            await asyncio.sleep(delay)
+
+    consumer = ctx.spawn(playout(), name="playout")
+    report = await ctx.spawn(open_loop_producer(
+        producer=0, count=p["chunks"], rate=ConstantRate(p["rate_cps"]),
+        make_chunk=make_chunk, put=queue.put, trace=ctx.trace, start_ns=start,
+        outcome_of=_classify(ctx)), name="producer")
+    await close_queue(queue)
+    await consumer
+    ctx.expect("telemetry_faults_isolated", report.errors == 0 and not escaped,
+               f"{report.errors} puts and {len(escaped)} buffer calls raised the emitter's "
+               f"error ({faulty.raised} emitter faults injected)", hypotheses=("H4", "H5"))
+    ctx.note("emitter.raised", faulty.raised)
+    ctx.note("emitter.delayed", slow.delayed)
+    ctx.note("fault_windows", [window_report(ctx.trace, window, start_ns=start,
+                                             fault="emitter raises / is slow")])
+
+
+@scenario(
+    name="adv_overflow_bursts",
+    category="reliability",
+    hypotheses=("H1", "H5", "H8"),
+    quick={"max_size": 16, "burst_factor": 10, "consumer_delay_ms": 0.2,
+           "put_timeout_ms": 5.0, "deadline_s": 5.0},
+    full={"max_size": 100, "burst_factor": 20, "consumer_delay_ms": 0.2,
+          "put_timeout_ms": 5.0, "deadline_s": 20.0},
+    positive=("max_size", "burst_factor", "put_timeout_ms", "deadline_s"),
+    suites=(SUITE,),
+)
+async def adv_overflow_bursts(ctx: ScenarioContext) -> None:
+    """Bursts far above capacity under each overflow policy the target has: every chunk
+    is delivered, dropped with an event or refused; the queue drains back to empty."""
+    p = ctx.params
+    make_chunk = _maker(ctx)
+    results: dict[str, Any] = {}
+    policies = sorted(ctx.target.capabilities.overflow_policies)
+    for index, policy in enumerate(policies):
+        queue = ctx.target.make_queue(p["max_size"], overflow=policy,
+                                      event_emitter=ctx.trace.emitter)
+        ctx.watch_queue(queue, max_size=p["max_size"], name=f"burst_{policy}")
+        consumer = ctx.spawn(slow_consumer(queue, consumer=index, trace=ctx.trace,
+                                           delay_ms=p["consumer_delay_ms"],
+                                           end_errors=ctx.target.closed_errors),
+                             name=f"{policy}-consumer")
+        put = _bounded_put(ctx, queue, p["put_timeout_ms"]) if policy == "block" else queue.put
+        started = time.perf_counter_ns()
+        report = await ctx.spawn(burst(
+            producer=index, count=p["max_size"] * p["burst_factor"], make_chunk=make_chunk,
+            put=put, trace=ctx.trace,
+            outcome_of=_classify(ctx, "timeout" if policy == "block" else "rejected")),
+            name=f"{policy}-burst")
+        burst_end = time.perf_counter_ns()
+        while len(queue) and time.perf_counter_ns() - burst_end < 2e9:
+            await asyncio.sleep(0.001)
+        drained = time.perf_counter_ns()
+        await close_queue(queue)
+        await consumer
+        results[policy] = {
+            "sent": report.sent, "queued": report.queued, "dropped": report.dropped,
+            "timeouts": report.timeouts, "rejected": report.rejected,
+            "burst_ms": round((burst_end - started) / 1e6, 3),
+            "recovery_ms": round((drained - burst_end) / 1e6, 3),
+        }
+    ctx.note("policies", results)
+
