@@ -122,18 +122,21 @@ async def adv_malformed_chunks(ctx: ScenarioContext) -> None:
         checker.check(out)
         await asyncio.sleep(0)
     ctx.expect_frames(frame, series="read_bytes.malformed")
-    ctx.expect("malformed_chunks_refused", not accepted_bad,
+    ctx.expect("buffer_refuses_malformed_chunks", not accepted_bad,
                f"accepted {len(accepted_bad)} malformed chunks "
                f"({', '.join(sorted(set(accepted_bad)))})" if accepted_bad else
                "every malformed chunk refused", hypotheses=("H2", "H5"))
-    ctx.expect("refusal_changes_nothing", not changed_on_refusal,
+    ctx.expect("buffer_unchanged_by_refusal", not changed_on_refusal,
                "; ".join(changed_on_refusal[:3]) or "levels unchanged", hypotheses=("H5",))
-    ctx.expect("valid_chunks_accepted", not refused_good,
+    ctx.expect("buffer_accepts_valid_chunks", not refused_good,
                "; ".join(refused_good[:2]) or "all valid chunks accepted", hypotheses=("H2",))
-    ctx.expect("oversized_chunk_bounded", oversized_over_bound == 0,
+    ctx.expect("buffer_bounds_oversized_chunk", oversized_over_bound == 0,
                f"{oversized_over_bound} oversized chunks left the buffer above "
                f"{p['max_ms']:g} ms", hypotheses=("H2",))
-    ctx.expect("audio_intact", checker.corrupt == 0 and checker.backwards == 0,
+    if accepted_bad:  # the audio was corrupted by what the buffer accepted: one root cause
+        ctx.note("buffer_audio_intact", "not judged: malformed chunks were accepted")
+        return
+    ctx.expect("buffer_audio_intact", checker.corrupt == 0 and checker.backwards == 0,
                checker.first_problem or f"{checker.reads} reads intact, "
                f"{checker.gaps} gaps from overflow trims", hypotheses=("H2",))
 
