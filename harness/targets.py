@@ -150,6 +150,7 @@ class ModuleTarget:
         self._buffer_cls = module.StreamingBuffer
         self._chunk_cls = module.AudioChunk
         self._format = module.AudioFormat
+        self._formats: dict[str, Any] = {}  # make_chunk is on the hot path: look up once
         self.capabilities = self._detect()
         self.closed_errors: tuple[type[BaseException], ...] = tuple(
             e for e in (getattr(module, "QueueClosed", None),) if e is not None
@@ -192,10 +193,14 @@ class ModuleTarget:
             raise CapabilityMissing(capability, self.name)
 
     def audio_format(self, fmt: str) -> Any:
-        try:
-            return self._format(fmt)
-        except ValueError:
-            raise CapabilityMissing(f"format:{fmt}", self.name) from None
+        """The target's ``AudioFormat`` member for a lowercase format value."""
+        member = self._formats.get(fmt)
+        if member is None:
+            try:
+                member = self._formats[fmt] = self._format(fmt)
+            except ValueError:
+                raise CapabilityMissing(f"format:{fmt}", self.name) from None
+        return member
 
     def make_queue(
         self, max_size: int = 100, *, overflow: str = "block",
