@@ -79,6 +79,8 @@ class FuzzMachine(RuleBasedStateMachine):
     """
 
     component: ClassVar[str] = ""
+    max_steps: ClassVar[int] = 0
+    """Steps per example for this machine (0: the session's ``step_count``)."""
     independent_rules: ClassVar[bool] = False
     """True when no rule depends on an earlier one: a reproduction is the failing rule alone."""
     target: ClassVar[Any] = None

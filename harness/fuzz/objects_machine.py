@@ -54,6 +54,7 @@ class ObjectsMachine(FuzzMachine):
 
     component = "objects"
     independent_rules = True
+    max_steps = 5
     properties = (*EXPECTED, "unexpected_error")
 
     def construct(self, component: str, op: str, fn: Any, code: str, valid: bool) -> str:

@@ -152,12 +152,15 @@ def bind(machine: type[FuzzMachine], target: Target, masked: set[ViolationKey],
     })
 
 
-def _settings(config: FuzzConfig) -> settings:
+def _settings(config: FuzzConfig, machine: type[FuzzMachine] | None = None) -> settings:
+    steps = config.step_count
+    if machine is not None and machine.max_steps:
+        steps = min(steps, machine.max_steps)
     return settings(
         max_examples=config.max_examples, database=None, deadline=None, derandomize=False,
         suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
         verbosity=Verbosity.quiet, phases=[Phase.generate, Phase.shrink],
-        stateful_step_count=config.step_count, print_blob=False,
+        stateful_step_count=steps, print_blob=False,
     )
 
 
@@ -177,8 +180,8 @@ def fuzz_machine(
         rounds += 1
         seen: set[ViolationKey] = set()
         bound = bind(machine, target, masked, deadline_ns, config.hang_s, seen)
-        test = hypothesis_seed(config.seed)(get_state_machine_test(bound,
-                                                                   settings=_settings(config)))
+        test = hypothesis_seed(config.seed)(get_state_machine_test(
+            bound, settings=_settings(config, machine)))
         try:
             test()
         except PropertyViolation as violation:
