@@ -345,8 +345,9 @@ class StreamingBuffer:
         return discarded
 
     def _grow(self, needed: int) -> None:
-        """Reallocate the ring to hold ``needed`` bytes (doubling, capped at capacity)."""
-        ring = bytearray(min(self._max_bytes, max(needed, 2 * len(self._ring))))
+        """Reallocate the ring to hold ``needed`` bytes with headroom (1.5 x needed or
+        double, whichever is larger; capped at capacity), unwrapping the content."""
+        ring = bytearray(min(self._max_bytes, max(needed + needed // 2, 2 * len(self._ring))))
         size = self._size
         head = self._head
         first = min(size, len(self._ring) - head)
