@@ -207,6 +207,17 @@ class ChunkQueue(Generic[T]):
     Cancellation: a cancelled ``get`` loses no item; a cancelled ``put`` either queued its
     item or did not; a waiter that was woken and then cancelled passes the wake-up on.
 
+    Examples, one per policy::
+
+        queue = ChunkQueue(100)                            # block (default)
+        await queue.put(chunk, timeout=0.5)                # QueueFull if still full at 0.5 s
+        live = ChunkQueue(50, overflow="drop_oldest")      # freshest audio wins
+        await live.put(chunk)                              # True; the oldest is evicted if full
+        backlog = ChunkQueue(50, overflow="drop_newest")   # the backlog wins
+        queued = await backlog.put(chunk)                  # False if full: this chunk dropped
+        jobs = ChunkQueue(10, overflow="reject")           # the producer decides
+        await jobs.put(job)                                # QueueFull at once if full
+
     Telemetry (``event_emitter``): ``stream.chunk_dropped``, ``stream.producer_blocked`` /
     ``stream.producer_unblocked`` / ``stream.producer_timeout``, ``stream.throttle_started``
     / ``stream.throttle_ended`` (hysteresis between ``high_water_mark`` and
