@@ -423,7 +423,8 @@ def chunk_view(
 ) -> memoryview:
     """The chunk's data as a byte view, after checking it matches the stream's format.
 
-    :raises TypeError: not an audio chunk. :raises ValueError: mismatch or partial frame.
+    :raises TypeError: ``chunk`` is not an audio chunk.
+    :raises ValueError: its format differs from the stream's, or it holds a partial frame.
     """
     try:
         data = chunk.data

@@ -204,6 +204,8 @@ class ChunkQueue(Generic[T]):
     receive the remaining items, then ``get()`` returns ``None`` and ``async for`` ends.
     ``None`` is therefore not a valid item.
 
+    Use it from one event loop (like ``asyncio.Queue``, it is not thread-safe).
+
     Cancellation: a cancelled ``get`` loses no item; a cancelled ``put`` either queued its
     item or did not; a waiter that was woken and then cancelled passes the wake-up on.
 
@@ -388,7 +390,8 @@ class ChunkQueue(Generic[T]):
 
         :param timeout: seconds to wait at most (None: no limit; 0: do not wait).
         :returns: True if queued, False if dropped by ``drop_newest``.
-        :raises TypeError: ``item`` is None. :raises ValueError: bad ``timeout``.
+        :raises TypeError: ``item`` is None.
+        :raises ValueError: ``timeout`` is negative or NaN.
         :raises QueueFull: the timeout expired, or full under ``reject``.
         :raises QueueClosed: the queue is closed, also while this put waited.
         """
