@@ -155,19 +155,26 @@ _NONE_ITEM = (
 _EXPIRED: Any = object()
 
 
+def _wake(waiter: asyncio.Future[Any]) -> bool:
+    """Wake one waiter; False if it cannot be woken (done, or its event loop is closed)."""
+    if waiter.done():
+        return False
+    try:
+        waiter.set_result(None)
+    except RuntimeError:  # its event loop is closed: nobody is waiting any more
+        return False
+    return True
+
+
 def _wake_next(waiters: deque[asyncio.Future[Any]]) -> None:
     while waiters:
-        waiter = waiters.popleft()
-        if not waiter.done():
-            waiter.set_result(None)
+        if _wake(waiters.popleft()):
             return
 
 
 def _wake_all(waiters: deque[asyncio.Future[Any]]) -> None:
     while waiters:
-        waiter = waiters.popleft()
-        if not waiter.done():
-            waiter.set_result(None)
+        _wake(waiters.popleft())
 
 
 def _expire(waiter: asyncio.Future[Any]) -> None:

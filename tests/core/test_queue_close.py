@@ -105,3 +105,18 @@ async def test_async_iteration_ends_when_closed_while_waiting(until) -> None:
     await queue.close()
     async with asyncio.timeout(5):
         assert await consumer == [7]
+
+
+def test_a_waiter_left_on_a_closed_event_loop_does_not_break_later_puts() -> None:
+    queue: ChunkQueue[int] = ChunkQueue(10)
+
+    async def abandon_a_consumer() -> None:
+        asyncio.get_running_loop().create_task(queue.get())
+        await asyncio.sleep(0)
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(abandon_a_consumer())
+    loop.close()  # the consumer task is left pending on a closed loop
+    assert queue.statistics().waiting_getters == 1
+    assert queue.put_nowait(1) is True
+    assert queue.get_nowait() == 1
