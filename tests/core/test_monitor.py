@@ -6,8 +6,10 @@ import dataclasses
 import math
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from stageflow_core import BackpressureMonitor, BackpressureStats
+from stageflow_core import BackpressureMonitor, BackpressureStats, ChunkQueue
 
 
 def test_throttling_starts_at_the_high_water_mark() -> None:
@@ -67,3 +69,34 @@ def test_bad_water_marks_are_refused(kwargs: dict, name: str) -> None:
 def test_record_put_with_zero_max_size_is_refused() -> None:
     with pytest.raises(ValueError, match="max_size"):
         BackpressureMonitor().record_put(1, 0)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    max_size=st.integers(1, 40),
+    # Integer marks hit exact fill boundaries (80 % of 10 items) and coincide (low == high).
+    marks=st.one_of(st.tuples(st.integers(0, 100), st.integers(0, 100)),
+                    st.tuples(st.floats(0, 100), st.floats(0, 100))).map(sorted),
+    runs=st.lists(st.integers(-40, 40), max_size=12),
+)
+@example(max_size=2, marks=[50, 50], runs=[2, -1])
+def test_queue_throttling_follows_the_monitors_percentage_rule(
+    max_size: int, marks: list[float], runs: list[int]
+) -> None:
+    """Runs of puts (positive) and gets (negative); after every single put or get the
+    queue's throttle state equals the monitor's rule applied to the fill percentage."""
+    low, high = marks
+    queue: ChunkQueue[int] = ChunkQueue(max_size, high_water_mark=high, low_water_mark=low)
+    throttling = False
+    for run in runs:
+        for _ in range(abs(run)):
+            if run > 0 and len(queue) < max_size:
+                queue.put_nowait(1)
+            elif run < 0 and len(queue):
+                queue.get_nowait()
+            fill = len(queue) / max_size * 100
+            if fill >= high:
+                throttling = throttling or run > 0
+            elif fill <= low:
+                throttling = False
+            assert queue.monitor.should_throttle() == throttling
