@@ -46,7 +46,6 @@ __all__ = [
     "missing_capability",
     "normalise_defect",
     "record_run",
-    "was_skipped",
 ]
 
 FINDING_SOURCES = ("run", "fuzz")
@@ -224,22 +223,15 @@ _FRAME_RE = re.compile(
 def missing_capabilities(scenario: dict[str, Any]) -> list[str]:
     """The capabilities a scenario reported missing, in order, without repeats.
 
-    Recognised: ``"skipped": [{"capability": NAME, ...}, ...]`` (what the runner writes; a
-    single object is accepted too), an ``error`` object ``{"type": "CapabilityMissing",
-    "capability": NAME}``, or an ``error`` string ``"CapabilityMissing: NAME ..."``.
+    Read from ``"skipped": [{"capability": NAME, ...}, ...]``, what the runner writes for a
+    ``skipped`` scenario and for the parts a running scenario skipped (a single object is
+    accepted too).
     """
     found: list[str] = []
     skipped = scenario.get("skipped")
     for item in skipped if isinstance(skipped, list) else [skipped]:
         if isinstance(item, dict) and isinstance(item.get("capability"), str):
             found.append(item["capability"])
-    error = scenario.get("error")
-    if isinstance(error, dict) and error.get("type") == "CapabilityMissing":
-        capability = error.get("capability")
-        found.append(capability if isinstance(capability, str) and capability else "unknown")
-    elif isinstance(error, str) and error.startswith("CapabilityMissing"):
-        rest = error.partition(":")[2].strip()
-        found.append(rest.split()[0].strip("'\"`.,") if rest else "unknown")
     return list(dict.fromkeys(found))
 
 
@@ -247,22 +239,6 @@ def missing_capability(scenario: dict[str, Any]) -> str | None:
     """The first capability a scenario reported missing, or None."""
     missing = missing_capabilities(scenario)
     return missing[0] if missing else None
-
-
-def was_skipped(scenario: dict[str, Any]) -> bool:
-    """True when the scenario did not run because the target lacks a capability.
-
-    Such a scenario carries status ``invalid`` (or ``error``) but says nothing about the
-    load generator: readers show it as skipped, not as an invalid run.
-    """
-    generator = (scenario.get("metrics") or {}).get("generator")
-    saturated = isinstance(generator, dict) and bool(generator.get("saturated"))
-    return (
-        scenario.get("status") in ("invalid", "error")
-        and bool(missing_capabilities(scenario))
-        and not saturated
-        and not [i for i in scenario.get("invariants") or [] if not i.get("passed", True)]
-    )
 
 
 def _component(*names: str) -> str:
@@ -333,9 +309,9 @@ def findings_from_run(run: dict[str, Any]) -> list[Finding]:
 
     A scenario that crashed gives a ``<scenario>/crash`` finding, one that timed out without
     naming an invariant a ``<scenario>/deadline`` finding. Every capability a scenario
-    reported missing (whole scenario or part of it skipped) gives an improvement finding
-    (check ``capability/<name>``). ``invalid`` scenarios (the load generator saturated) give
-    no bug: their numbers say nothing about the target.
+    reported missing (a ``skipped`` scenario, or part of one skipped) gives an improvement
+    finding (check ``capability/<name>``). ``invalid`` scenarios (the load generator
+    saturated) give no bug: their numbers say nothing about the target.
     """
     target = _target(run)
     findings: list[Finding] = []
@@ -343,7 +319,7 @@ def findings_from_run(run: dict[str, Any]) -> list[Finding]:
         for capability in missing_capabilities(scenario):
             findings.append(_capability_finding(run, scenario, capability, target))
         status = scenario["status"]
-        if status not in ("fail", "timeout", "error") or was_skipped(scenario):
+        if status not in ("fail", "timeout", "error"):
             continue
         failed = [i for i in scenario.get("invariants") or [] if not i.get("passed", True)]
         for invariant in failed:
@@ -535,14 +511,14 @@ def _capability_finding(
 def checks_run_for(run: dict[str, Any]) -> set[str]:
     """The checks a run executed: a finding of these that is not found again is fixed.
 
-    For each scenario that ran (not ``invalid``, not skipped): every listed invariant,
+    For each scenario that ran (not ``invalid``, not ``skipped``): every listed invariant,
     ``<scenario>/crash``, ``<scenario>/deadline`` and ``<scenario>/status``. Capabilities
     count as checked when the results' ``target.capabilities`` (an object of booleans or a
     list of names) or a scenario's ``requires`` list names them.
     """
     checks: set[str] = set()
     for scenario in run["scenarios"]:
-        if scenario["status"] == "invalid" or was_skipped(scenario):
+        if scenario["status"] in ("invalid", "skipped"):
             continue
         name = scenario["name"]
         for invariant in scenario.get("invariants") or []:

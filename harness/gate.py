@@ -17,7 +17,9 @@ Rules (docs/gate.md explains them for users):
   load at a set rate (``metrics.offered_cps`` > 0) are compared raw: their throughput is
   set by the schedule, not by the machine. The note says which was used.
 - Every selected scenario also gets a ``status == pass`` check unless disabled; a scenario
-  whose status is ``invalid`` makes the gate exit 3.
+  whose status is ``invalid`` makes the gate exit 3. A ``skipped`` scenario (the target
+  lacks a capability it needs) is a skipped check, and ``invalid`` and ``skipped``
+  attempts are never measured by a threshold.
 
 Exit codes: 0 pass, 99 breach, 2 bad input, 3 invalid run.
 """
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import EXIT_BREACH, EXIT_INVALID_RUN, EXIT_OK, HarnessError
-from harness.findings import missing_capabilities, was_skipped
+from harness.findings import missing_capabilities
 from harness.junit import JUnitCase
 from harness.thresholds import METRIC_ALIASES, MetricPath, Threshold, parse_threshold
 
@@ -57,6 +59,7 @@ __all__ = [
 
 PASS, BREACH, SKIP, INVALID = "PASS", "BREACH", "SKIP", "INVALID"
 _FAILED_STATUSES = ("fail", "error", "timeout")
+_UNMEASURED_STATUSES = ("invalid", "skipped")  # their numbers do not measure the target
 _REFERENCE_KEY = "asyncio_queue_items_per_s"
 
 
@@ -363,12 +366,12 @@ def _status_check(
     statuses = [s["status"] for s in repeats]
     shown = ", ".join(statuses)
     note = ""
-    if all(was_skipped(s) for s in repeats):
+    if all(s == "skipped" for s in statuses):
         verdict = SKIP
         missing = sorted({c for s in repeats for c in missing_capabilities(s)})
         note = f"skipped: the target lacks {', '.join(missing)}"
         shown = "skipped"
-    elif any(s["status"] == "invalid" and not was_skipped(s) for s in repeats):
+    elif "invalid" in statuses:
         verdict = INVALID
         note = "the load generator saturated: the numbers do not measure the target"
     elif any(s in _FAILED_STATUSES for s in statuses):
@@ -416,20 +419,20 @@ def _threshold_checks(
     scoped = threshold.scenario is not None
     checks: list[Check] = []
     exists = measured = False
-    only_invalid = True
+    only_unmeasured = True
     for name in targets:
         all_repeats = groups[name]
-        repeats = [s for s in all_repeats if s["status"] != "invalid"]
+        repeats = [s for s in all_repeats if s["status"] not in _UNMEASURED_STATUSES]
         values, states = _values(all_repeats, threshold.metric)
         if states != {_MISSING}:
             exists = True
         if not repeats:
-            if all(was_skipped(s) for s in all_repeats):
+            if all(s["status"] == "skipped" for s in all_repeats):
                 checks.append(_skip(threshold, name, "scenario skipped: not measured"))
             elif states != {_MISSING}:
                 checks.append(_skip(threshold, name, "run invalid: not measured"))
             continue
-        only_invalid = False
+        only_unmeasured = False
         values, states = _values(repeats, threshold.metric)
         if not values:
             if states == {_MISSING}:
@@ -453,7 +456,7 @@ def _threshold_checks(
         checks.append(check)
     if not exists:
         raise _unknown_metric(threshold, results, "no scenario of the results has")
-    if not measured and not only_invalid:
+    if not measured and not only_unmeasured:
         raise HarnessError(
             f"{threshold.source}: threshold {threshold.text!r}: metric "
             f"{threshold.metric.name!r} has no samples in any scenario (count 0 or null)"
@@ -489,8 +492,9 @@ def _absolute_check(
         notes.append(f"worst of {len(values)} runs ({_range(values)})")
     base_value = None
     if base_repeats:
-        base_values, _ = _values([s for s in base_repeats if s["status"] != "invalid"],
-                                 threshold.metric)
+        base_values, _ = _values(
+            [s for s in base_repeats if s["status"] not in _UNMEASURED_STATUSES],
+            threshold.metric)
         if base_values:
             base_value = statistics.median(base_values)
     return Check(
@@ -517,7 +521,9 @@ def _relative_check(
                 f"scenario {scenario!r}"
             )
         return _skip(threshold, scenario, "not in the baseline")
-    valid = [s for s in base_repeats if s["status"] != "invalid"]
+    valid = [s for s in base_repeats if s["status"] not in _UNMEASURED_STATUSES]
+    if not valid and all(s["status"] == "skipped" for s in base_repeats):
+        return _skip(threshold, scenario, "skipped in the baseline: not measured there")
     if not valid:
         raise HarnessError(
             f"baseline: scenario {scenario!r} is invalid in every repeat (the load generator "

@@ -6,9 +6,9 @@ general ones from ``harness.invariants.INVARIANT_HYPOTHESES``, scenario-specific
 
 - ``refuted`` when an attempt of a scenario testing it broke an invariant bearing on it,
   or timed out (evidence: scenario, invariant and detail);
-- otherwise ``inconclusive`` when an attempt testing it was ``invalid`` or ``error``,
-  skipped part of its work for a missing capability, or was cut at its deadline before
-  it could check everything;
+- otherwise ``inconclusive`` when an attempt testing it was ``invalid``, ``error`` or
+  ``skipped`` (the target lacks a capability it needs), skipped part of its work for a
+  missing capability, or was cut at its deadline before it could check everything;
 - otherwise ``supported`` when every attempt testing it completed its checks;
 - ``untested`` when no scenario of the run tests it.
 
@@ -46,6 +46,9 @@ def _unclear(entry: Mapping[str, Any]) -> str | None:
         return f"error: {entry.get('error')}"
     if status == "invalid":
         return f"invalid: {entry.get('invalid_reason')}"
+    if status == "skipped":
+        caps = ", ".join(s["capability"] for s in entry.get("skipped") or ())
+        return f"skipped: the target lacks {caps or 'a capability it needs'}"
     if entry.get("skipped"):
         caps = ", ".join(s["capability"] for s in entry["skipped"])
         return f"skipped parts needing {caps}"

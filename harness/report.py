@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.findings import missing_capabilities, was_skipped
+from harness.findings import missing_capabilities
 from harness.ledgers import KINDS, PRIORITIES, SEVERITIES
 
 __all__ = ["SourceFile", "build_report", "verdict"]
@@ -29,7 +29,7 @@ _KIND_TITLES = {
     "strength": "Strengths",
 }
 _FAILED = ("fail", "error", "timeout")
-_STATUS_ORDER = ("pass", "fail", "timeout", "error", "invalid")
+_STATUS_ORDER = ("pass", "fail", "timeout", "error", "invalid", "skipped")
 _HYPOTHESIS_STATUSES = ("supported", "refuted", "inconclusive", "untested")
 
 
@@ -169,9 +169,9 @@ def verdict(results: Mapping[str, Any]) -> tuple[str, str]:
     """``(PASS|FAIL|INVALID, one sentence)`` for a results document."""
     scenarios = results["scenarios"]
     target = _target_text(results.get("target"))
-    skipped = [s for s in scenarios if was_skipped(dict(s))]
-    invalid = [s for s in scenarios if s["status"] == "invalid" and s not in skipped]
-    failed = [s for s in scenarios if s["status"] in _FAILED and s not in skipped]
+    skipped = [s for s in scenarios if s["status"] == "skipped"]
+    invalid = [s for s in scenarios if s["status"] == "invalid"]
+    failed = [s for s in scenarios if s["status"] in _FAILED]
     ran = len(scenarios) - len(skipped)
     skip_text = ""
     if skipped:
@@ -266,10 +266,8 @@ def _findings_counts(ledgers: Mapping[str, Sequence[Mapping[str, Any]]]) -> list
 
 def _key_metrics(results: Mapping[str, Any]) -> list[str]:
     scenarios = results["scenarios"]
-    statuses = Counter("skipped" if was_skipped(dict(s)) else s["status"] for s in scenarios)
-    status_text = ", ".join(
-        f"{statuses[s]} {s}" for s in (*_STATUS_ORDER, "skipped") if statuses[s]
-    )
+    statuses = Counter(s["status"] for s in scenarios)
+    status_text = ", ".join(f"{statuses[s]} {s}" for s in _STATUS_ORDER if statuses[s])
     rows: list[tuple[str, str]] = [
         ("Scenario runs", f"{len(scenarios)} ({status_text or 'none'})"),
     ]
@@ -341,7 +339,7 @@ def _test_results(results: Mapping[str, Any]) -> list[str]:
         m = s.get("metrics") or {}
         rows.append((
             _label(s, repeated), s.get("category"), ", ".join(s.get("hypotheses") or []) or None,
-            "SKIPPED" if was_skipped(dict(s)) else s["status"].upper(),
+            s["status"].upper(),
             _duration(s.get("duration_ms")), _count(m.get("sent")),
             _count(m.get("delivered")), _count(m.get("dropped")), _count(m.get("lost")),
             _rate(m.get("throughput_cps")),
@@ -365,7 +363,7 @@ def _test_results(results: Mapping[str, Any]) -> list[str]:
             for invariant in broken:
                 lines.append(f"- **{label}** ({s['status']}): `{invariant.get('name')}` — "
                              f"{_inline(invariant.get('detail'))}")
-            if was_skipped(dict(s)):
+            if s["status"] == "skipped":
                 lacks = ", ".join(missing_capabilities(dict(s)))
                 lines.append(f"- **{label}** (skipped): the target lacks {lacks}")
                 continue

@@ -2,7 +2,9 @@
 
 Format changelog (the loader refuses versions it does not know):
 
-- 1: first version. See docs/architecture.md ("Results document").
+- 1: first version. See docs/architecture.md ("Results document"). Before release it
+  gained the scenario status ``skipped`` (the target lacks a capability the scenario
+  needs; ``skipped`` lists them) and the ``summary`` count of the same name.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 KNOWN_VERSIONS = frozenset({1})
-STATUSES = ("pass", "fail", "error", "timeout", "invalid")
+STATUSES = ("pass", "fail", "error", "timeout", "invalid", "skipped")
 _REQUIRED_TOP = ("run_id", "target", "environment", "seed", "scenarios", "hypotheses")
 _REQUIRED_SCENARIO = ("name", "category", "status", "duration_ms", "metrics", "invariants")
 

@@ -15,12 +15,16 @@ Contracts:
   ``timeout``. The run goes on.
 - **Crash.** An exception from the scenario, or from a watched task not spawned with
   ``may_fail``, makes the status ``error`` (with the exception and its traceback); the run
-  goes on. ``CapabilityMissing`` from the target makes it ``invalid`` with the capability
-  recorded as skipped.
+  goes on.
+- **Skip.** A scenario that ``requires`` a capability the target lacks does not run, and one
+  whose target raises ``CapabilityMissing`` stops there: either way the capability is
+  listed in the entry's ``skipped`` and, when nothing else went wrong, the status is
+  ``skipped``. (``ctx.skip`` records a part skipped by a scenario that goes on; it does not
+  change the status.)
 - **Status**, most severe first: ``timeout`` (a task ignored cancellation or the isolated
   process wedged), ``error``, ``fail`` (an invariant broke, hangs included), ``invalid``
-  (the load generator could not keep its schedule, the scenario said so, or a capability
-  was missing), ``pass``.
+  (the load generator could not keep its schedule, or the scenario said so), ``skipped``
+  (a capability was missing), ``pass``.
 - **Seeds.** Each attempt's seed is derived from the run seed, the scenario name and the
   repeat index (:func:`derive_seed`), so ``stageflow-stress run NAME --seed N`` replays.
 - **Isolation** (``isolate=True``): the attempt runs in a child interpreter
@@ -82,6 +86,7 @@ from scenarios.registry import ScenarioSpec, get_scenario
 
 __all__ = [
     "DEFAULT_DEADLINE_S",
+    "SUMMARY_KEYS",
     "RunContext",
     "Runner",
     "await_stack",
@@ -89,7 +94,6 @@ __all__ = [
     "configured_scenario_modules",
     "derive_seed",
     "import_scenario_modules",
-    "only_skipped",
     "run_scenario",
     "summarize",
 ]
@@ -487,11 +491,10 @@ def run_scenario(
     entry = _entry_skeleton(spec, params, seed, repeat_index, reproduction)
     missing = [cap for cap in spec.requires if not getattr(target.capabilities, cap, False)]
     if missing:
-        entry["status"] = "invalid"
-        entry["skipped"] = [{"capability": cap, "reason": "required by the scenario"}
+        entry["status"] = "skipped"
+        entry["skipped"] = [{"capability": cap, "reason": f"required by the scenario; target "
+                                                          f"{target.name!r} lacks it"}
                             for cap in missing]
-        entry["invalid_reason"] = f"target {target.name!r} lacks {', '.join(missing)}"
-        entry["invalid_causes"] = ["capability"]
         entry["duration_ms"] = 0.0
         entry["metrics"] = _empty_metrics()
         return entry
@@ -507,7 +510,7 @@ def _entry_skeleton(spec: ScenarioSpec, params: Mapping[str, Any], seed: int,
         "description": spec.description, "status": "pass", "duration_ms": 0.0,
         "repeat_index": repeat_index, "seed": seed, "params": dict(params),
         "metrics": {}, "invariants": [], "error": None, "skipped": [],
-        "invalid_reason": None, "invalid_causes": [], "reproduction": reproduction,
+        "invalid_reason": None, "reproduction": reproduction,
     }
 
 
@@ -526,29 +529,26 @@ def _finish(entry: dict[str, Any], ctx: RunContext, sup: _Supervised, duration_m
     entry["skipped"] = list(ctx.skipped)
     saturation = entry["metrics"]["generator"]
     reasons = list(ctx.invalid_reasons)
-    causes = ["scenario"] * len(reasons)
     if saturation["saturated"]:
-        causes.append("saturation")
         reasons.append(
             f"load generator fell behind its own schedule: {saturation['late_fraction']:.1%} "
             f"of sends started more than {saturation['lag_limit_ms']:g} ms late "
             f"(max {saturation['schedule_lag_ms_max']:.1f} ms)")
     error = sup.error
-    if isinstance(error, CapabilityMissing):
+    lacked = False
+    if isinstance(error, CapabilityMissing):  # the scenario stopped where the target lacked it
+        lacked = True
         entry["skipped"].append({"capability": error.capability, "reason": str(error)})
-        reasons.append(str(error))
-        causes.append("capability")
         error = None
     if error is not None:
         where = f" in task {sup.error_task!r}" if sup.error_task != ctx.name else ""
         entry["error"] = _error_text(error) + where
         entry["traceback"] = "".join(traceback.format_exception(error)).rstrip()
     entry["invalid_reason"] = "; ".join(reasons) or None
-    entry["invalid_causes"] = sorted(set(causes))
     entry["cut_at_deadline"] = sup.cut
     if sup.loop_messages:
         entry["loop_messages"] = sup.loop_messages[:10]
-    entry["status"] = _status(verdicts, sup, entry["error"], reasons)
+    entry["status"] = _status(verdicts, sup, entry["error"], reasons, lacked=lacked)
     return entry
 
 
@@ -563,7 +563,7 @@ def _attributed(verdict: Verdict, spec: ScenarioSpec, reproduction: str | None) 
 
 
 def _status(verdicts: Sequence[Verdict], sup: _Supervised, error: str | None,
-            reasons: Sequence[str]) -> str:
+            reasons: Sequence[str], *, lacked: bool) -> str:
     if sup.abandoned:
         return "timeout"
     if error is not None:
@@ -572,6 +572,8 @@ def _status(verdicts: Sequence[Verdict], sup: _Supervised, error: str | None,
         return "fail"
     if reasons:
         return "invalid"
+    if lacked:
+        return "skipped"
     return "pass"
 
 
@@ -804,23 +806,17 @@ class Runner:
                             timeout_s=self.timeout_s, reproduction=reproduction)
 
 
-def only_skipped(entry: Mapping[str, Any]) -> bool:
-    """True when an ``invalid`` entry is invalid only because the target lacks a capability
-    (it says nothing about the load generator or the machine)."""
-    return entry.get("status") == "invalid" and list(entry.get("invalid_causes") or ()) == [
-        "capability"]
+SUMMARY_KEYS = {"pass": "passed", "fail": "failed", "error": "errors", "timeout": "timeouts",
+                "invalid": "invalid", "skipped": "skipped"}
+"""Scenario status -> its count's key in the results document's ``summary``."""
 
 
 def summarize(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Counts by status: ``passed``, ``failed``, ``errors``, ``timeouts``, ``invalid``, and
-    ``skipped``: the ``invalid`` ones that only lacked a capability (see only_skipped)."""
-    keys = {"pass": "passed", "fail": "failed", "error": "errors", "timeout": "timeouts",
-            "invalid": "invalid"}
-    out = dict.fromkeys(keys.values(), 0)
-    out["skipped"] = 0
+    """Counts by status: ``passed``, ``failed``, ``errors``, ``timeouts``, ``invalid``,
+    ``skipped``; every key is present."""
+    out = dict.fromkeys(SUMMARY_KEYS.values(), 0)
     for entry in entries:
-        out[keys[entry["status"]]] += 1
-        out["skipped"] += only_skipped(entry)
+        out[SUMMARY_KEYS[entry["status"]]] += 1
     return out
 
 

@@ -249,13 +249,11 @@ async def adv_extreme_configs(ctx: ScenarioContext) -> None:
           "deadline_s": 10.0},
     positive=("reply_ms", "barge_in_after_ms", "mic_chunks", "deadline_s"),
     suites=(SUITE,),
+    requires=("duplex",),
 )
 async def adv_duplex_barge_in(ctx: ScenarioContext) -> None:
     """The user speaks while a reply is playing: interrupt() must flush pending playback
     (with an event), the next audio played is the new reply, and mic input is untouched."""
-    if not ctx.target.capabilities.duplex:
-        ctx.skip("duplex", "the target has no StreamingAudioDuplex")
-        return
     p = ctx.params
     rate, channels = 16_000, 1
     duplex = ctx.target.make_duplex(sample_rate=rate, channels=channels,

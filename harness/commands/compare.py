@@ -27,7 +27,7 @@ __all__ = ["COMPARE_LATEST", "configure", "execute", "render_table"]
 
 COMPARE_LATEST = "compare-latest.json"
 _STYLE = {"pass": "green", "fail": "bold red", "error": "bold red", "timeout": "bold red",
-          "invalid": "yellow"}
+          "invalid": "yellow", "skipped": "dim"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -74,10 +74,8 @@ def render_table(compare: dict[str, Any]) -> Table:
             if cell is None:
                 cells += ["-"] * 5
                 continue
-            status = "skipped" if cell["skipped"] and cell["status"] in ("invalid", "pass") \
-                else cell["status"]
             cells += [
-                f"[{_STYLE.get(cell['status'], '')}]{status}[/]",
+                f"[{_STYLE.get(cell['status'], '')}]{cell['status']}[/]",
                 _num(cell["throughput_cps"], ",.0f"),
                 f"{_num(cell['p50_ms'], '.2f')}/{_num(cell['p99_ms'], '.2f')}",
                 f"{cell['lost']}/{cell['dropped']}",

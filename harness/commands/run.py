@@ -6,10 +6,10 @@ leaves no results file behind. Then the runner runs every attempt, the results d
 is saved (``results/<run-id>.json`` and ``results/latest.json``), its findings are merged
 into the ledgers, and a summary table is printed.
 
-Exit codes: 0 every scenario passed; 1 one failed, crashed or timed out; 3 none failed but
-one was ``invalid`` (the load generator could not keep its schedule: the numbers say
-nothing about the target — scenarios skipped only for a missing capability do not count
-here); 2 bad input.
+Exit codes: 0 every scenario passed or was ``skipped`` (the target lacks a capability it
+needs); 1 one failed, crashed or timed out; 3 none failed but one was ``invalid`` (the load
+generator could not keep its schedule: the numbers say nothing about the target); 2 bad
+input.
 """
 
 from __future__ import annotations
@@ -207,13 +207,11 @@ def reproduction(plan: RunPlan, name: str, repeat_index: int) -> str:
 
 
 def exit_code(doc: Mapping[str, Any]) -> int:
-    """0 all passed; 1 any fail/error/timeout; 3 any invalid (not a mere skip), none failed."""
-    from harness.runner import only_skipped
-
-    statuses = [s["status"] for s in doc["scenarios"]]
-    if any(status in ("fail", "error", "timeout") for status in statuses):
+    """0 all passed or skipped; 1 any fail/error/timeout; 3 any invalid, none failed."""
+    statuses = {s["status"] for s in doc["scenarios"]}
+    if statuses & {"fail", "error", "timeout"}:
         return EXIT_FAIL
-    if any(s["status"] == "invalid" and not only_skipped(s) for s in doc["scenarios"]):
+    if "invalid" in statuses:
         return EXIT_INVALID_RUN
     return EXIT_OK
 
@@ -221,7 +219,7 @@ def exit_code(doc: Mapping[str, Any]) -> int:
 # --- output -------------------------------------------------------------------------------
 
 _STYLE = {"pass": "green", "fail": "bold red", "error": "bold red", "timeout": "bold red",
-          "invalid": "yellow"}
+          "invalid": "yellow", "skipped": "dim"}
 
 
 def _ms(value: Any) -> str:
@@ -231,8 +229,6 @@ def _ms(value: Any) -> str:
 def summary_table(doc: Mapping[str, Any]) -> Table:
     """Scenario, status, sent, delivered, dropped, lost, throughput, p50, p99 per attempt."""
     from rich.table import Table
-
-    from harness.runner import only_skipped
 
     table = Table(title=f"stageflow-stress run {doc['run_id']} · target {doc['target']['name']} "
                         f"{doc['target']['version']} · seed {doc['seed']}")
@@ -245,9 +241,8 @@ def summary_table(doc: Mapping[str, Any]) -> Table:
         latency = metrics.get("latency_ms") or {}
         name = entry["name"] + (f" #{entry['repeat_index']}" if doc.get("repeat", 1) > 1 else "")
         status = entry["status"]
-        shown = "skipped" if status == "invalid" and only_skipped(entry) else status
         table.add_row(
-            name, f"[{_STYLE.get(status, '')}]{shown}[/]",
+            name, f"[{_STYLE.get(status, '')}]{status}[/]",
             str(metrics.get("sent", 0)), str(metrics.get("delivered", 0)),
             str(metrics.get("dropped", 0)), str(metrics.get("lost", 0)),
             f"{metrics.get('throughput_cps', 0.0):,.0f}",
@@ -262,6 +257,10 @@ def _problems(doc: Mapping[str, Any]) -> list[str]:
     for entry in doc["scenarios"]:
         label = entry["name"] + (f"#{entry['repeat_index']}" if entry.get("repeat_index") else "")
         if entry["status"] == "pass":
+            continue
+        if entry["status"] == "skipped":
+            lacks = ", ".join(str(s.get("capability")) for s in entry.get("skipped") or ())
+            lines.append(f"{label}: skipped: the target lacks {lacks}")
             continue
         for inv in entry.get("invariants", ()):
             if not inv["passed"]:
@@ -285,7 +284,8 @@ def print_summary(doc: Mapping[str, Any], console: Console, path: Path | None) -
                       markup=False, highlight=False)
     counts = doc["summary"]
     console.print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['errors']} "
-                  f"errors, {counts['timeouts']} timeouts, {counts['invalid']} invalid"
+                  f"errors, {counts['timeouts']} timeouts, {counts['invalid']} invalid, "
+                  f"{counts['skipped']} skipped"
                   + (f" · results: {path}" if path else ""), markup=False, highlight=False)
 
 

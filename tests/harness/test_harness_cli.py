@@ -53,6 +53,22 @@ def test_invalid_run_without_failures_exits_3(tmp_path: Path) -> None:
 
 def test_a_skipped_capability_alone_exits_0(tmp_path: Path) -> None:
     assert _run(tmp_path, "toy_requires", "--target", "harness_toys:good_target") == 0
+    doc = load_results(tmp_path / "results" / "latest.json")
+    assert doc["scenarios"][0]["status"] == "skipped"
+    assert (doc["summary"]["skipped"], doc["summary"]["invalid"]) == (1, 0)
+
+
+def test_a_skip_does_not_hide_an_invalid_run(tmp_path: Path) -> None:
+    assert _run(tmp_path, "toy_requires", "toy_invalid", "--target",
+                "harness_toys:good_target") == 3
+
+
+def test_summary_table_shows_a_skip_and_the_capability(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _run(tmp_path, "toy_requires", "--target", "harness_toys:good_target")
+    out = capsys.readouterr().out
+    assert "skipped" in out.split("toy_requires", 1)[1].splitlines()[0]
+    assert "toy_requires: skipped: the target lacks duplex" in out
 
 
 @pytest.mark.parametrize("argv, message", [

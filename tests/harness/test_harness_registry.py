@@ -113,3 +113,12 @@ def test_hypotheses_inconclusive_when_cut_invalid_or_error() -> None:
     assert result["H3"]["status"] == "inconclusive"
     assert result["H7"]["status"] == "inconclusive"
     assert result["H6"]["evidence"] == "e error: RuntimeError: boom"
+
+
+def test_hypotheses_of_a_skipped_scenario_are_inconclusive_naming_the_capability() -> None:
+    entries = [_entry("d", "skipped", ("H2",), skipped=[{"capability": "duplex", "reason": ""}]),
+               _entry("b", "pass", ("H5",))]
+    result = evaluate_hypotheses(entries)
+    assert result["H2"]["status"] == "inconclusive"
+    assert result["H2"]["evidence"] == "d skipped: the target lacks duplex"
+    assert result["H5"]["status"] == "supported"

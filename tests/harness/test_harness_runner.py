@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from harness_toys import SEEN_LOOPS, ToyTarget
 
-from harness.runner import Runner, derive_seed, only_skipped, run_scenario
+from harness.runner import Runner, derive_seed, run_scenario, summarize
 from scenarios.registry import get_scenario
 
 TOYS_DIR = str(Path(__file__).parent)
@@ -70,14 +70,21 @@ def test_every_attempt_runs_on_a_fresh_event_loop_closed_afterwards() -> None:
 
 def test_missing_required_capability_is_a_skip_not_a_crash() -> None:
     entry = run_scenario(get_scenario("toy_requires"), ToyTarget(), quick=True, seed=0)
-    assert entry["status"] == "invalid"
-    assert entry["skipped"][0]["capability"] == "duplex"
-    assert only_skipped(entry)
+    assert entry["status"] == "skipped"
+    assert [s["capability"] for s in entry["skipped"]] == ["duplex"]
+    assert entry["invalid_reason"] is None
+
+
+def test_skipped_attempts_are_counted_apart_from_invalid_ones() -> None:
+    entries = [run_scenario(get_scenario(name), ToyTarget(), quick=True, seed=0)
+               for name in ("toy_requires", "toy_invalid")]
+    counts = summarize(entries)
+    assert (counts["skipped"], counts["invalid"], counts["passed"]) == (1, 1, 0)
 
 
 def test_capability_missing_raised_by_the_target_is_a_skip() -> None:
     entry = run_scenario(get_scenario("toy_capability"), ToyTarget(), quick=True, seed=0)
-    assert entry["status"] == "invalid"
+    assert entry["status"] == "skipped"
     assert entry["skipped"][0]["capability"] == "overflow:drop_oldest"
     assert entry["error"] is None
 
@@ -87,7 +94,6 @@ def test_generator_that_cannot_keep_its_schedule_makes_the_run_invalid() -> None
     assert entry["status"] == "invalid"
     assert entry["metrics"]["generator"]["saturated"] is True
     assert "fell behind its own schedule" in entry["invalid_reason"]
-    assert not only_skipped(entry)
 
 
 def test_scenario_can_declare_its_run_invalid() -> None:

@@ -108,17 +108,12 @@ def test_timeout_without_invariant_becomes_a_deadline_finding() -> None:
 
 
 @pytest.mark.parametrize(
-    "skip",
-    [
-        {"status": "invalid", "skipped": [{"capability": "buffer_level", "reason": "r"}]},
-        {"error": {"type": "CapabilityMissing", "capability": "buffer_level"}},
-        {"error": "CapabilityMissing: buffer_level (target 'stageflow')"},
-        {"skipped": {"capability": "buffer_level"}},
-    ],
+    "skipped",
+    [[{"capability": "buffer_level", "reason": "r"}], {"capability": "buffer_level"}],
 )
-def test_scenario_skipped_for_a_capability_becomes_an_improvement(skip: dict[str, Any]) -> None:
-    scenario = build_scenario("buffer_level", status="error", invariants=[])
-    scenario.update(skip)
+def test_scenario_skipped_for_a_capability_becomes_an_improvement(skipped: Any) -> None:
+    scenario = build_scenario("buffer_level", status="skipped", invariants=[])
+    scenario["skipped"] = skipped
     (finding,) = findings_from_run(build_results([scenario], target=("stageflow", "0.5.1")))
     assert (finding.kind, finding.severity, finding.component, finding.check) == (
         "improvement", "P2", "StreamingBuffer", "capability/buffer_level")
@@ -135,8 +130,8 @@ def test_partial_skip_in_a_passing_scenario_still_counts_its_checks() -> None:
 
 
 def test_checks_run_leave_out_invalid_and_skipped_scenarios() -> None:
-    skipped = build_scenario("buffer_level", status="error", invariants=[],
-                             error={"type": "CapabilityMissing", "capability": "buffer_level"})
+    skipped = build_scenario("buffer_level", status="skipped", invariants=[])
+    skipped["skipped"] = [{"capability": "buffer_level", "reason": "r"}]
     invalid = build_scenario("high_load", status="invalid")
     run = build_results([build_scenario("baseline"), skipped, invalid])
     run["target"]["capabilities"] = {"put_timeout": True, "buffer_level": False}

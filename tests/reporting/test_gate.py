@@ -96,7 +96,7 @@ def test_invalid_scenario_exits_3_even_with_a_breach(write_results: WriteResults
 def test_scenario_skipped_for_a_capability_is_not_an_invalid_run(
     write_results: WriteResults, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    skipped = build_scenario("buffer_level", status="invalid", count=0)
+    skipped = build_scenario("buffer_level", status="skipped", count=0)
     skipped["skipped"] = [{"capability": "buffer_level", "reason": "target lacks it"}]
     path = write_results("latest.json", build_results([build_scenario("baseline"), skipped]))
     assert gate(path, path, "--threshold", "lost == 0") == EXIT_OK

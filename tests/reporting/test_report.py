@@ -123,7 +123,7 @@ def test_invalid_run_verdict_says_the_numbers_do_not_count() -> None:
 
 
 def test_skipped_scenario_is_reported_as_skipped_not_invalid() -> None:
-    skipped = build_scenario("buffer_level", status="invalid", count=0)
+    skipped = build_scenario("buffer_level", status="skipped", count=0)
     skipped["skipped"] = [{"capability": "buffer_level", "reason": "target lacks it"}]
     text = build_report(build_results([build_scenario("baseline"), skipped]), {})
     assert ("**Verdict: PASS.** All 1 scenario runs passed against stageflow_core 0.1.0. "
