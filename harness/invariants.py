@@ -154,6 +154,9 @@ class Observations:
     send_start: np.ndarray = field(default_factory=_i64)
     send_end: np.ndarray = field(default_factory=_i64)
     send_outcome: np.ndarray = field(default_factory=lambda: np.asarray([], dtype=object))
+    send_full: np.ndarray = field(default_factory=_i64)
+    """Per send: 1 the put started on a queue with no room, 0 it had room, -1 unknown (all
+    -1 when left out)."""
     recv_consumer: np.ndarray = field(default_factory=_i64)
     recv_producer: np.ndarray = field(default_factory=_i64)
     recv_seq: np.ndarray = field(default_factory=_i64)
@@ -168,6 +171,9 @@ class Observations:
                      "recv_consumer", "recv_producer", "recv_seq", "recv_t"):
             setattr(self, name, _i64(getattr(self, name)))
         self.send_outcome = np.asarray(self.send_outcome, dtype=object).reshape(-1)
+        self.send_full = _i64(self.send_full)
+        if self.send_full.size != self.send_seq.size:
+            self.send_full = np.full(self.send_seq.size, -1, dtype=np.int64)
         stranded = np.asarray(self.recv_stranded, dtype=bool).reshape(-1)
         if stranded.size != self.recv_t.size:
             stranded = np.zeros(self.recv_t.size, dtype=bool)
@@ -211,6 +217,7 @@ def observe(trace: Trace, *, stranded: Sequence[tuple[int, int, int]] = ()) -> O
         send_producer=sends["producer"], send_seq=sends["seq"],
         send_intended=sends["intended_ns"], send_start=sends["start_ns"],
         send_end=sends["end_ns"], send_outcome=sends["outcome"].astype(object),
+        send_full=sends["full"],
         recv_consumer=np.concatenate([receipts["consumer"], np.full(len(extra), -1)]),
         recv_producer=np.concatenate([receipts["producer"], extra[:, 0]]),
         recv_seq=np.concatenate([receipts["seq"], extra[:, 1]]),
@@ -506,9 +513,12 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
     """Conditions the scenario saw were announced by the target's events, while they happened.
 
     - every put that returned False (dropped) has a ``stream.chunk_dropped`` event;
-    - every put that took ``blocked_threshold_ms`` or longer saw ``stream.producer_blocked``
-      while it was blocked: after it started and within ``max(threshold / 4, duration / 4)``
-      of its start (an event emitted only when the put returns is too late to act on);
+    - every put that started on a queue with no room (the producer's ``full`` probe) and
+      took ``blocked_threshold_ms`` or longer saw ``stream.producer_blocked`` while it was
+      blocked: after it started and within ``max(threshold / 4, duration / 4)`` of its start
+      (an event emitted only when the put returns is too late to act on). A slow put that
+      started with room never waited (a GC or scheduler pause made it slow) and is not
+      judged; without a probe (a target without ``__len__``) every slow put is;
     - every put that timed out saw ``stream.producer_timeout``.
     """
     if obs.send_seq.size == 0:
@@ -530,7 +540,8 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
 
     threshold_ns = int(expect.blocked_threshold_ms * 1e6)
     duration = obs.send_end - obs.send_start
-    blocked = np.nonzero(duration >= threshold_ns)[0]
+    slow = duration >= threshold_ns
+    blocked = np.nonzero(slow & (obs.send_full != 0))[0]
     if blocked.size:
         checked.append(f"{blocked.size} blocked puts")
         event_t = np.sort(np.asarray([t for _p, t in obs.events_named(BLOCKED_EVENT)],
@@ -549,6 +560,9 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
                 f"{late.size} of {blocked.size} puts blocked (up to {worst:.0f} ms) without "
                 f"{BLOCKED_EVENT} while blocked: {', '.join(ids[:_SHOWN])}"
                 + (f" and {late.size - _SHOWN} more" if late.size > _SHOWN else ""))
+    paused = int((slow & (obs.send_full == 0)).sum())
+    if paused:
+        checked.append(f"{paused} slow puts that started with room (not judged)")
     timeouts = int((outcome == "timeout").sum())
     if timeouts:
         checked.append(f"{timeouts} timed-out puts")

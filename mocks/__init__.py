@@ -24,12 +24,14 @@ from mocks.faults import (
     stall_during,
 )
 from mocks.producers import (
+    FullProbe,
     OutcomeOf,
     ProducerReport,
     as_async,
     default_outcome,
     open_loop_producer,
     outcome_classifier,
+    probe_full,
 )
 from mocks.rates import BurstyRate, ConstantRate, JitteredRate, RampRate, RateModel, StallRate
 from mocks.sampler import LOOP_LAG_SERIES, sample_periodically
@@ -68,6 +70,7 @@ __all__ = [
     "ConstantRate",
     "ConsumerCrashed",
     "FaultWindow",
+    "FullProbe",
     "JitteredRate",
     "OutcomeOf",
     "PlayoutReport",
@@ -94,6 +97,7 @@ __all__ = [
     "open_loop_producer",
     "outcome_classifier",
     "playout_consumer",
+    "probe_full",
     "resume",
     "sample_periodically",
     "slow_consumer",

@@ -19,7 +19,7 @@ import numpy as np
 
 from mocks import _checks
 from mocks._clock import Clock, Sleep, sleep_until
-from mocks.producers import OutcomeOf, ProducerReport, default_outcome
+from mocks.producers import FullProbe, OutcomeOf, ProducerReport, default_outcome, probe_full
 from mocks.trace import OUTCOMES, Trace
 
 __all__ = [
@@ -182,13 +182,15 @@ class SlowEmitter:
 async def burst(*, producer: int, count: int, make_chunk: Callable[[int, int], Any],
                 put: Callable[[Any], Awaitable[Any]], trace: Trace, first_seq: int = 0,
                 concurrent: bool = False, outcome_of: OutcomeOf | None = None,
+                full: FullProbe | None = None,
                 clock: Clock = time.perf_counter_ns) -> ProducerReport:
     """Put ``count`` chunks at once, all intended at the same instant (now).
 
     Sequentially (each put right after the previous one ends) by default; with
     ``concurrent`` every put runs in its own task at the same time, so that up to
     ``count`` producers block on a full queue together. Each attempt is recorded in
-    ``trace`` and classified as by :func:`~mocks.producers.open_loop_producer`.
+    ``trace`` and classified as by :func:`~mocks.producers.open_loop_producer`, with
+    ``full`` (:data:`~mocks.producers.FullProbe`) asked right before each put.
 
     :raises ValueError: producer < 0, count < 0, first_seq < 0.
     """
@@ -201,18 +203,19 @@ async def burst(*, producer: int, count: int, make_chunk: Callable[[int, int], A
 
     async def send(seq: int, chunk: Any) -> tuple[str, int, int, str | None]:
         began = clock()
+        was_full = probe_full(full)
         exc: Exception | None = None
         result: Any = None
         try:
             result = await put(chunk)
         except asyncio.CancelledError:
-            trace.sent(producer, seq, intended, began, clock(), "cancelled")
+            trace.sent(producer, seq, intended, began, clock(), "cancelled", was_full)
             raise
         except Exception as error:
             exc = error
         ended = clock()
         outcome = classify(exc, result)
-        trace.sent(producer, seq, intended, began, ended, outcome)
+        trace.sent(producer, seq, intended, began, ended, outcome, was_full)
         return outcome, began, ended, None if exc is None else repr(exc)
 
     if concurrent:

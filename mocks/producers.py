@@ -26,16 +26,33 @@ from mocks.rates import RateModel
 from mocks.trace import OUTCOMES, SEQUENCE_BASE, Trace
 
 __all__ = [
+    "FullProbe",
     "OutcomeOf",
     "ProducerReport",
     "as_async",
     "default_outcome",
     "open_loop_producer",
     "outcome_classifier",
+    "probe_full",
 ]
 
 OutcomeOf = Callable[[BaseException | None, Any], str]
 """``(exception raised by put or None, value put returned) -> outcome`` (see OUTCOMES)."""
+
+FullProbe = Callable[[], bool]
+"""Called just before a put: True when the queue has no room, so the put has to wait
+(e.g. ``lambda: len(queue) >= max_size`` for a blocking queue; ``lambda: False`` for a
+policy that never waits). Recorded per put as the trace's ``full`` column."""
+
+
+def probe_full(full: FullProbe | None) -> bool | None:
+    """``full()``, or None when there is no probe or it raised (the put is not judged on it)."""
+    if full is None:
+        return None
+    try:
+        return bool(full())
+    except Exception:
+        return None
 
 
 def default_outcome(exc: BaseException | None, result: Any) -> str:
@@ -135,6 +152,7 @@ async def open_loop_producer(
     stop: asyncio.Event | None = None,
     first_seq: int = 0,
     spin_ms: float = 1.0,
+    full: FullProbe | None = None,
     clock: Clock = time.perf_counter_ns,
     sleep: Sleep = asyncio.sleep,
 ) -> ProducerReport:
@@ -145,7 +163,10 @@ async def open_loop_producer(
     scenario's ``make_chunk`` follows the convention. A put that raises is classified by
     ``outcome_of`` (default :func:`default_outcome`) and the producer goes on, unless the
     outcome is in ``stop_on``; a set ``stop`` event ends it before the next chunk.
-    Cancellation records the chunk in flight as ``cancelled`` and propagates.
+    Cancellation records the chunk in flight as ``cancelled`` and propagates. ``full``
+    (:data:`FullProbe`) is asked right before each put, with no await in between, and its
+    answer recorded with the send, so a put that took long is known to have waited for
+    room (or not: then a pause of the machine, not the target, made it slow).
 
     :raises ValueError: producer < 0, count < 0, an unknown outcome in ``stop_on``, a
         rate returning the wrong number of offsets or decreasing ones, spin_ms < 0.
@@ -176,12 +197,13 @@ async def open_loop_producer(
         began = clock()
         if began < intended:
             began = await sleep_until(intended, clock=clock, sleep=sleep, spin_ns=spin_ns)
+        was_full = None if full is None else probe_full(full)
         exc: Exception | None = None
         result: Any = None
         try:
             result = await put(chunk)
         except asyncio.CancelledError:
-            record(producer, seq, intended, began, clock(), "cancelled")
+            record(producer, seq, intended, began, clock(), "cancelled", was_full)
             raise
         except Exception as error:
             exc = error
@@ -194,7 +216,7 @@ async def open_loop_producer(
             outcome = "dropped" if result is False else "queued"
         else:
             outcome = default_outcome(exc, result)
-        record(producer, seq, intended, began, ended, outcome)
+        record(producer, seq, intended, began, ended, outcome, was_full)
         tally[outcome] += 1
         lag = began - (intended if intended > prev_end else prev_end)
         if lag > max_lag:

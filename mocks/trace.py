@@ -44,8 +44,10 @@ _OUTCOME_NAMES = np.array(OUTCOMES)
 SEND_DTYPE = np.dtype([
     ("producer", np.int64), ("seq", np.int64), ("intended_ns", np.int64),
     ("start_ns", np.int64), ("end_ns", np.int64), ("outcome", _OUTCOME_NAMES.dtype),
+    ("full", np.int8),
 ])
-"""Row of :attr:`Trace.sends`: one attempted put."""
+"""Row of :attr:`Trace.sends`: one attempted put. ``full`` is whether the put started on a
+queue where it had to wait for room: 1 yes, 0 no, -1 not known (no probe)."""
 RECEIPT_DTYPE = np.dtype([
     ("consumer", np.int64), ("producer", np.int64), ("seq", np.int64), ("recv_ns", np.int64),
 ])
@@ -57,12 +59,13 @@ DELIVERY_DTYPE = np.dtype([
 ])
 SAMPLE_DTYPE = np.dtype([("t_ns", np.int64), ("value", np.float64)])
 
-_SEND = struct.Struct("=6q")
+_SEND = struct.Struct("=7q")
 _RECEIPT = struct.Struct("=4q")
 _RAW_SEND = np.dtype([
     ("producer", np.int64), ("seq", np.int64), ("intended_ns", np.int64),
-    ("start_ns", np.int64), ("end_ns", np.int64), ("outcome", np.int64),
+    ("start_ns", np.int64), ("end_ns", np.int64), ("outcome", np.int64), ("full", np.int64),
 ])
+_FULL_CODE = {True: 1, False: 0, None: -1}
 _RAW_RECEIPT = RECEIPT_DTYPE
 
 
@@ -113,8 +116,9 @@ class Trace:
     # -- write side --------------------------------------------------------------------
 
     def sent(self, producer: int, seq: int, intended_ns: int, start_ns: int, end_ns: int,
-             outcome: str) -> None:
-        """Record one attempted put. ``outcome`` is one of :data:`OUTCOMES`.
+             outcome: str, full: bool | None = None) -> None:
+        """Record one attempted put. ``outcome`` is one of :data:`OUTCOMES`; ``full`` says
+        whether the put started on a queue where it had to wait for room (None: unknown).
 
         :raises ValueError: unknown outcome.
         """
@@ -124,7 +128,8 @@ class Trace:
             raise ValueError(
                 f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}"
             ) from None
-        self._sends += self._pack_send(producer, seq, intended_ns, start_ns, end_ns, code)
+        self._sends += self._pack_send(producer, seq, intended_ns, start_ns, end_ns, code,
+                                       _FULL_CODE[full])
 
     def received(self, consumer: int, producer: int, seq: int, recv_ns: int) -> None:
         """Record one chunk taken by ``consumer`` (producer = seq = -1 when unidentified)."""
@@ -165,7 +170,7 @@ class Trace:
         """Every attempted put in recording order, as a :data:`SEND_DTYPE` array."""
         raw = _columns(self._sends, _RAW_SEND)
         out = np.empty(raw.shape[0], dtype=SEND_DTYPE)
-        for name in _RAW_SEND.names[:-1]:
+        for name in ("producer", "seq", "intended_ns", "start_ns", "end_ns", "full"):
             out[name] = raw[name]
         out["outcome"] = _OUTCOME_NAMES[raw["outcome"]]
         return out

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from mocks.producers import FullProbe
 from mocks.signals import SignalSource
 from mocks.trace import Trace, make_sequence, split_sequence
 
@@ -63,6 +64,25 @@ def drain_nowait(queue: Any, *, consumer: int, trace: Trace) -> int:
             trace.received(consumer, producer, seq, time.perf_counter_ns())
             taken += 1
     return taken
+
+
+def never_full() -> bool:
+    """The ``full`` probe of a put that never waits for room: a drop or reject policy,
+    a buffer write."""
+    return False
+
+
+def full_probe(queue: Any, max_size: int, *, policy: str = "block") -> FullProbe | None:
+    """The ``full`` probe producers ask before each put: True when ``queue`` holds
+    ``max_size`` items and ``policy`` makes a put wait for room (only ``block`` does).
+
+    None when the queue has no ``__len__``: the telemetry check then judges every slow put.
+    """
+    if policy != "block":
+        return never_full
+    if not callable(getattr(queue, "__len__", None)):
+        return None
+    return lambda: len(queue) >= max_size
 
 
 async def close_queue(queue: Any) -> None:

@@ -11,7 +11,8 @@ import asyncio
 import time
 from typing import Any
 
-from scenarios._common import RampChecker, buffered_bytes, close_queue, ramp_bytes
+from mocks.producers import probe_full
+from scenarios._common import RampChecker, buffered_bytes, close_queue, full_probe, ramp_bytes
 from scenarios.adv_queue import SUITE
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
@@ -217,13 +218,18 @@ async def adv_extreme_configs(ctx: ScenarioContext) -> None:
         ctx.watch_queue(queue, max_size=size, name=f"queue_{size}")
         producer = 100 + index
 
-        async def produce(queue: Any = queue, producer: int = producer) -> None:
+        no_room = full_probe(queue, size)
+
+        async def produce(queue: Any = queue, producer: int = producer,
+                          no_room: Any = no_room) -> None:
             for seq in range(p["queue_items"]):
                 chunk = make(b"\x00\x00", sample_rate=16_000, channels=1,
                              sequence=producer * 2**32 + seq)
                 began = time.perf_counter_ns()
+                was_full = probe_full(no_room)
                 await queue.put(chunk)
-                ctx.trace.sent(producer, seq, began, began, time.perf_counter_ns(), "queued")
+                ctx.trace.sent(producer, seq, began, began, time.perf_counter_ns(), "queued",
+                               was_full)
             await close_queue(queue)
 
         async def consume(queue: Any = queue) -> None:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import time
 from collections.abc import Callable
 from typing import Any
 
 from mocks.consumers import fast_consumer, slow_consumer, stalled_consumer
 from mocks.faults import FaultWindow, RaisingEmitter, SlowEmitter, burst, stall_during
-from mocks.producers import open_loop_producer, outcome_classifier
+from mocks.producers import open_loop_producer, outcome_classifier, probe_full
 from mocks.rates import ConstantRate
 from mocks.trace import split_sequence
-from scenarios._common import chunk_maker, chunk_pool, close_queue, drain_nowait
+from scenarios._common import chunk_maker, chunk_pool, close_queue, drain_nowait, full_probe
 from scenarios.adv_windows import window_report
 from scenarios.context import ScenarioContext
 from scenarios.registry import define_suite, scenario
@@ -98,7 +97,8 @@ async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
     report = await ctx.spawn(open_loop_producer(
         producer=0, count=p["chunks"], rate=ConstantRate(p["rate_cps"]),
         make_chunk=make_chunk, put=_bounded_put(ctx, queue, p["put_timeout_ms"]),
-        trace=ctx.trace, start_ns=start, outcome_of=_classify(ctx)), name="stall-producer")
+        trace=ctx.trace, start_ns=start, outcome_of=_classify(ctx),
+        full=full_probe(queue, p["max_size"])), name="stall-producer")
     gate.set()
     await close_queue(queue)
     await consumer
@@ -111,7 +111,8 @@ async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
     report = await ctx.spawn(burst(
         producer=1, count=p["max_size"] + p["tail_chunks"], make_chunk=make_chunk,
         put=_bounded_put(ctx, queue, p["put_timeout_ms"]), trace=ctx.trace,
-        outcome_of=_classify(ctx)), name="stuck-producer")
+        outcome_of=_classify(ctx), full=full_probe(queue, p["max_size"])),
+        name="stuck-producer")
     told = report.timeouts + report.rejected + report.closed + report.dropped
     ctx.expect("producer_told_when_consumer_stalls", told >= p["tail_chunks"],
                f"{told} of {p['tail_chunks']} puts beyond capacity ended with an error or a "
@@ -144,9 +145,11 @@ async def adv_close_under_load(ctx: ScenarioContext) -> None:
     drainer = ctx.spawn(stalled_consumer(full, consumer=0, trace=ctx.trace, stall=gate,
                                          end_errors=ctx.target.closed_errors),
                         name="full-drainer")
+    no_room = full_probe(full, p["max_size"])
     producers = [ctx.spawn(burst(producer=i, count=p["burst"], make_chunk=make_chunk,
                                  put=full.put, trace=ctx.trace, concurrent=True,
-                                 outcome_of=_classify(ctx)), name=f"blocked-producer-{i}")
+                                 outcome_of=_classify(ctx), full=no_room),
+                           name=f"blocked-producer-{i}")
                  for i in range(p["producers"])]
     consumers = [ctx.spawn(fast_consumer(empty, consumer=10 + i, trace=ctx.trace,
                                          end_errors=ctx.target.closed_errors),
@@ -197,20 +200,25 @@ async def adv_cancel_storm(ctx: ScenarioContext) -> None:
     classify = _classify(ctx)
     trace = ctx.trace
     cancelled_puts: set[tuple[int, int]] = set()
+    no_room = full_probe(queue, p["max_size"])
 
     async def one_put(producer: int) -> None:
         chunk = make_chunk(producer, 0)
         began = time.perf_counter_ns()
+        was_full = probe_full(no_room)
         try:
             result = await queue.put(chunk)
         except asyncio.CancelledError:
-            trace.sent(producer, 0, began, began, time.perf_counter_ns(), "cancelled")
+            trace.sent(producer, 0, began, began, time.perf_counter_ns(), "cancelled",
+                       was_full)
             cancelled_puts.add((producer, 0))
             raise
         except Exception as exc:
-            trace.sent(producer, 0, began, began, time.perf_counter_ns(), classify(exc, None))
+            trace.sent(producer, 0, began, began, time.perf_counter_ns(), classify(exc, None),
+                       was_full)
             return
-        trace.sent(producer, 0, began, began, time.perf_counter_ns(), classify(None, result))
+        trace.sent(producer, 0, began, began, time.perf_counter_ns(), classify(None, result),
+                   was_full)
 
     def record(item: Any, consumer: int) -> None:
         if item is None:
@@ -322,7 +330,8 @@ async def adv_emitter_faults(ctx: ScenarioContext) -> None:
     report = await ctx.spawn(open_loop_producer(
         producer=0, count=p["chunks"], rate=ConstantRate(p["rate_cps"]),
         make_chunk=make_chunk, put=queue.put, trace=ctx.trace, start_ns=start,
-        outcome_of=_classify(ctx)), name="producer")
+        outcome_of=_classify(ctx),
+        full=full_probe(queue, p["max_size"], policy="drop_oldest")), name="producer")
     await close_queue(queue)
     await consumer
     ctx.expect("telemetry_faults_isolated", report.errors == 0 and not escaped,
@@ -361,12 +370,12 @@ async def adv_overflow_bursts(ctx: ScenarioContext) -> None:
                                            end_errors=ctx.target.closed_errors),
                              name=f"{policy}-consumer")
         put = _bounded_put(ctx, queue, p["put_timeout_ms"]) if policy == "block" else queue.put
-        gc.collect()  # a collection inside the burst would look like a blocked put
         started = time.perf_counter_ns()
         report = await ctx.spawn(burst(
             producer=index, count=p["max_size"] * p["burst_factor"], make_chunk=make_chunk,
             put=put, trace=ctx.trace,
-            outcome_of=_classify(ctx, "timeout" if policy == "block" else "rejected")),
+            outcome_of=_classify(ctx, "timeout" if policy == "block" else "rejected"),
+            full=full_probe(queue, p["max_size"], policy=policy)),
             name=f"{policy}-burst")
         burst_end = time.perf_counter_ns()
         while len(queue) and time.perf_counter_ns() - burst_end < 2e9:

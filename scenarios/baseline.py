@@ -7,7 +7,7 @@ import time
 from mocks.consumers import fast_consumer
 from mocks.producers import open_loop_producer, outcome_classifier
 from mocks.rates import JitteredRate
-from scenarios._common import chunk_maker, chunk_pool, close_queue
+from scenarios._common import chunk_maker, chunk_pool, close_queue, full_probe
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
 
@@ -42,7 +42,7 @@ async def baseline(ctx: ScenarioContext) -> None:
         producer=0, count=p["chunks"],
         rate=JitteredRate(p["rate_cps"], jitter=p["jitter"], seed=ctx.seed_for("rate")),
         make_chunk=make_chunk, put=queue.put, trace=ctx.trace,
-        start_ns=time.perf_counter_ns(),
+        start_ns=time.perf_counter_ns(), full=full_probe(queue, p["max_size"]),
         outcome_of=outcome_classifier(closed_errors=target.closed_errors,
                                       full_errors=target.full_errors),
     ), name="producer-0")

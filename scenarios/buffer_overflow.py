@@ -17,6 +17,7 @@ from scenarios._common import (
     ReadProbe,
     Schedule,
     buffered_bytes,
+    never_full,
     parse_format,
     ramp_bytes,
 )
@@ -72,7 +73,8 @@ async def _one_format(ctx: ScenarioContext, spec: str, index: int) -> dict[str, 
     duration_ms = float(schedule.offsets_ns(count)[-1]) / 1e6 + p["chunk_ms"]
     writer = ctx.spawn(open_loop_producer(
         producer=index, count=count, rate=schedule, make_chunk=make_chunk, put=as_async(add),
-        trace=ctx.trace, start_ns=time.perf_counter_ns()), name=f"writer-{spec}")
+        trace=ctx.trace, start_ns=time.perf_counter_ns(), full=never_full),
+        name=f"writer-{spec}")
     reader = ctx.spawn(playout_consumer(
         probe, trace=ctx.trace, read_ms=p["read_ms"], duration_ms=duration_ms,
         sample_rate=sample_rate, channels=channels, wait_ready=True, series=level_series),

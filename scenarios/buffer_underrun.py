@@ -12,7 +12,14 @@ from mocks.consumers import PlayoutReport, playout_consumer
 from mocks.producers import as_async, open_loop_producer
 from mocks.signals import chunk_frames, frame_bytes
 from mocks.trace import make_sequence
-from scenarios._common import EventTap, ReadProbe, buffered_bytes, parse_format, ramp_bytes
+from scenarios._common import (
+    EventTap,
+    ReadProbe,
+    buffered_bytes,
+    never_full,
+    parse_format,
+    ramp_bytes,
+)
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
 
@@ -70,7 +77,8 @@ async def _one_format(ctx: ScenarioContext, spec: str, index: int) -> dict[str, 
                + 10 * p["read_ms"])
     writer = ctx.spawn(open_loop_producer(
         producer=index, count=count, rate=rate, make_chunk=make_chunk, put=as_async(add),
-        trace=ctx.trace, start_ns=time.perf_counter_ns()), name=f"writer-{spec}")
+        trace=ctx.trace, start_ns=time.perf_counter_ns(), full=never_full),
+        name=f"writer-{spec}")
     reader = ctx.spawn(playout_consumer(
         probe, trace=ctx.trace, read_ms=p["read_ms"], duration_ms=play_ms,
         sample_rate=sample_rate, channels=channels, wait_ready=True, series=level_series,

@@ -10,7 +10,7 @@ from typing import Any
 from mocks.consumers import fast_consumer
 from mocks.producers import ProducerReport, open_loop_producer, outcome_classifier
 from mocks.rates import JitteredRate
-from scenarios._common import chunk_maker, chunk_pool, close_queue
+from scenarios._common import chunk_maker, chunk_pool, close_queue, full_probe
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
 
@@ -38,13 +38,14 @@ async def _stream(ctx: ScenarioContext, index: int, make_chunk: Any, start_ns: i
         put = functools.partial(queue.put, timeout=p["put_timeout_ms"] / 1000.0)
     outcome_of = outcome_classifier(closed_errors=target.closed_errors,
                                     full_errors=target.full_errors)
+    full = full_probe(queue, p["max_size"])
     producers = []
     for i in range(p["producers_per_stream"]):
         producer = index * p["producers_per_stream"] + i
         rate = JitteredRate(rate_cps, jitter=p["jitter"], seed=ctx.seed_for(f"rate-{producer}"))
         producers.append(ctx.spawn(open_loop_producer(
             producer=producer, count=per_producer, rate=rate, make_chunk=make_chunk, put=put,
-            trace=ctx.trace, start_ns=start_ns, outcome_of=outcome_of,
+            trace=ctx.trace, start_ns=start_ns, outcome_of=outcome_of, full=full,
         ), name=f"stream{index}-producer{i}"))
     reports = list(await asyncio.gather(*producers))
     await close_queue(queue)

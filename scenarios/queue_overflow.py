@@ -9,7 +9,7 @@ from typing import Any
 from mocks.consumers import crashing_consumer, slow_consumer
 from mocks.producers import open_loop_producer, outcome_classifier
 from mocks.rates import ConstantRate
-from scenarios._common import chunk_maker, chunk_pool, close_queue, drain_nowait
+from scenarios._common import chunk_maker, chunk_pool, close_queue, drain_nowait, full_probe
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
 
@@ -41,6 +41,7 @@ async def _dropping_phase(ctx: ScenarioContext, make_chunk: Any) -> None:
         producer=0, count=p["chunks"], rate=ConstantRate(p["rate_cps"]),
         make_chunk=make_chunk, put=queue.put, trace=ctx.trace,
         start_ns=time.perf_counter_ns(),
+        full=full_probe(queue, p["max_size"], policy="drop_oldest"),
         outcome_of=outcome_classifier(closed_errors=target.closed_errors,
                                       full_errors=target.full_errors),
     ), name="drop-producer")
@@ -84,6 +85,7 @@ async def _blocking_phase(ctx: ScenarioContext, make_chunk: Any) -> None:
     report = await ctx.spawn(open_loop_producer(
         producer=1, count=p["blocking_chunks"], rate=ConstantRate(p["rate_cps"]),
         make_chunk=make_chunk, put=put, trace=ctx.trace, start_ns=time.perf_counter_ns(),
+        full=full_probe(queue, p["max_size"]),
         outcome_of=outcome_classifier(closed_errors=target.closed_errors,
                                       full_errors=target.full_errors),
     ), name="block-producer")

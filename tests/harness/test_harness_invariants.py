@@ -154,6 +154,41 @@ def test_put_returning_false_without_event_breaks_telemetry() -> None:
     assert "1 puts returned False without stream.chunk_dropped" in verdict.detail
 
 
+def _slow_put(full: int, *, blocked_event_at_ns: int | None = None) -> Observations:
+    """One put taking 50 ms from t=0; ``full``: it started on a queue with no room (1), with
+    room (0), or unknown (-1)."""
+    events = ([] if blocked_event_at_ns is None else
+              [("stream.producer_blocked", {"queue_size": 1, "max_size": 1},
+                blocked_event_at_ns)])
+    return Observations(
+        send_producer=[0], send_seq=[0], send_intended=[0], send_start=[0],
+        send_end=[50_000_000], send_outcome=["queued"], send_full=[full],
+        recv_consumer=[0], recv_producer=[0], recv_seq=[0], recv_t=[60_000_000],
+        events=events)
+
+
+def test_slow_put_that_started_with_room_is_not_judged_blocked() -> None:
+    verdict = check_telemetry(_slow_put(0), Expectations())
+    assert verdict is not None and verdict.passed, verdict
+    assert "1 slow puts that started with room (not judged)" in verdict.detail
+
+
+def test_put_that_started_full_and_waited_without_the_event_breaks_telemetry() -> None:
+    verdict = check_telemetry(_slow_put(1), Expectations())
+    assert verdict is not None and not verdict.passed
+    assert "1 of 1 puts blocked (up to 50 ms) without stream.producer_blocked" in verdict.detail
+
+
+def test_put_that_started_full_and_announced_the_wait_passes_telemetry() -> None:
+    verdict = check_telemetry(_slow_put(1, blocked_event_at_ns=1_000), Expectations())
+    assert verdict is not None and verdict.passed, verdict
+
+
+def test_without_a_probe_every_slow_put_is_judged() -> None:
+    verdict = check_telemetry(_slow_put(-1), Expectations())
+    assert verdict is not None and not verdict.passed
+
+
 def test_no_hang_names_tasks_and_carries_their_stacks() -> None:
     hung = [HungTask("producer-0", "q.py:3 in put: await w", 'File "q.py", line 3, in put')]
     verdict = check_no_hang(Observations(), Expectations(hung=hung, deadline_s=2.0))

@@ -161,6 +161,18 @@ async def test_concurrent_burst_blocks_many_producers_at_once_on_a_full_queue() 
     assert sorted(trace.sends["seq"].tolist()) == list(range(5))
 
 
+async def test_concurrent_burst_records_which_puts_started_on_a_full_queue() -> None:
+    trace, queue = Trace(), asyncio.Queue(maxsize=2)
+    async with asyncio.timeout(5):
+        task = asyncio.create_task(burst(producer=0, count=4, make_chunk=Chunk, put=queue.put,
+                                         trace=trace, concurrent=True, full=queue.full))
+        drained = [await queue.get() for _ in range(4)]
+        await task
+    full = dict(zip(trace.sends["seq"].tolist(), trace.sends["full"].tolist(), strict=True))
+    assert len(drained) == 4
+    assert full == {0: 0, 1: 0, 2: 1, 3: 1}
+
+
 async def test_stall_during_clears_the_gate_for_the_window_then_sets_it(clock: Any) -> None:
     gate = asyncio.Event()
     gate.set()

@@ -80,6 +80,35 @@ async def test_a_blocked_put_is_not_counted_as_schedule_lag(clock: Any) -> None:
     assert report.max_schedule_lag_ms == 0.0
 
 
+async def test_each_put_records_whether_it_started_on_a_full_queue(clock: Any) -> None:
+    trace, items = Trace(), []
+
+    async def put(item: Any) -> None:
+        items.append(item)
+
+    await open_loop_producer(
+        producer=0, count=4, rate=ConstantRate(1000), make_chunk=Chunk, put=put, trace=trace,
+        start_ns=clock(), spin_ms=0, full=lambda: len(items) >= 2, clock=clock,
+        sleep=clock.sleep)
+    assert trace.sends["full"].tolist() == [0, 0, 1, 1]
+
+
+async def test_without_a_probe_or_when_it_raises_fullness_is_unknown(clock: Any) -> None:
+    async def put(item: Any) -> None:
+        return None
+
+    def broken() -> bool:
+        raise RuntimeError("no len")
+
+    for full in (None, broken):
+        trace = Trace()
+        await open_loop_producer(
+            producer=0, count=2, rate=ConstantRate(1000), make_chunk=Chunk, put=put,
+            trace=trace, start_ns=clock(), spin_ms=0, full=full, clock=clock,
+            sleep=clock.sleep)
+        assert trace.sends["full"].tolist() == [-1, -1]
+
+
 async def test_a_slow_generator_shows_up_as_schedule_lag(clock: Any) -> None:
     def slow_chunk(producer: int, seq: int) -> Chunk:
         clock.advance_ms(2)  # building a chunk takes 2 ms, the period is 1 ms

@@ -22,6 +22,14 @@ def test_sends_come_back_as_columns_in_recording_order() -> None:
     assert sends["outcome"].tolist() == ["queued", "timeout"]
 
 
+def test_whether_a_put_started_on_a_full_queue_is_kept_unknown_by_default() -> None:
+    trace = Trace()
+    trace.sent(0, 0, 1, 2, 3, "queued", True)
+    trace.sent(0, 1, 1, 2, 3, "queued", False)
+    trace.sent(0, 2, 1, 2, 3, "queued")
+    assert trace.sends["full"].tolist() == [1, 0, -1]
+
+
 def test_an_unknown_outcome_is_refused_and_not_recorded() -> None:
     trace = Trace()
     with pytest.raises(ValueError, match="outcome"):
