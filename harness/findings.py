@@ -36,6 +36,8 @@ from harness.ledgers import (
 )
 
 __all__ = [
+    "CAPABILITY_COMPONENTS",
+    "CAPABILITY_TEXT",
     "Finding",
     "MergeSummary",
     "checks_run_for",
@@ -187,7 +189,7 @@ _COMPONENT_KEYWORDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("monitor", "throttle", "backpressure", "watermark"), "BackpressureMonitor"),
     (("audio_chunk", "chunk_format", "format"), "AudioChunk"),
 )
-_CAPABILITY_COMPONENTS = {
+CAPABILITY_COMPONENTS = {
     "put_timeout": "ChunkQueue",
     "put_nowait": "ChunkQueue",
     "overflow_policies": "ChunkQueue",
@@ -197,7 +199,8 @@ _CAPABILITY_COMPONENTS = {
     "statistics": "BackpressureMonitor",
     "duplex": "StreamingAudioDuplex",
 }
-_CAPABILITY_TEXT = {
+"""Capability name -> the component an improvement finding about it is filed under."""
+CAPABILITY_TEXT = {
     "put_timeout": ("ChunkQueue.put() has no timeout parameter",
                     "add put(item, *, timeout=None) raising QueueFull when it expires"),
     "put_nowait": ("ChunkQueue has no put_nowait()",
@@ -214,6 +217,8 @@ _CAPABILITY_TEXT = {
     "duplex": ("No full-duplex audio session",
                "add a StreamingAudioDuplex with barge-in (interrupt()) and one close()"),
 }
+"""Capability name -> ``(title, recommendation)`` of the improvement finding when a target
+lacks it; shared by ``run`` and ``fuzz`` so both file the same wording."""
 _FRAME_RE = re.compile(
     r'(?:(?P<file>[^\s:"]+\.py):\d+ in (?P<func>[\w.<>]+))'
     r'|(?:File "(?P<tb_file>[^"]+)", line \d+, in (?P<tb_func>[\w.<>]+))'
@@ -482,8 +487,8 @@ def _status_finding(
 def _capability_finding(
     run: dict[str, Any], scenario: dict[str, Any], capability: str, target: dict[str, Any]
 ) -> Finding:
-    component = _CAPABILITY_COMPONENTS.get(capability, "ChunkQueue")
-    title, recommendation = _CAPABILITY_TEXT.get(
+    component = CAPABILITY_COMPONENTS.get(capability, "ChunkQueue")
+    title, recommendation = CAPABILITY_TEXT.get(
         capability, (f"{target['name']} lacks capability {capability}", f"add {capability}")
     )
     return Finding(
