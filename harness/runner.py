@@ -80,7 +80,8 @@ from harness.invariants import (
 from harness.jsonio import read_json, write_json_atomic
 from harness.results import SCHEMA_VERSION, environment, new_run_id
 from harness.targets import CapabilityMissing, Target, load_target
-from mocks.trace import Trace, split_sequence
+from mocks.consumers import take_nowait
+from mocks.trace import Trace
 from scenarios.context import SLO_KEYS
 from scenarios.registry import ScenarioSpec, get_scenario
 
@@ -343,27 +344,6 @@ def _reported_peak(queue: Any) -> int | None:
     return max(peaks) if peaks else None
 
 
-def _drain(queue: Any) -> list[tuple[int, int, int]]:
-    """Take what is left in a queue without waiting: ``(producer, seq, t_ns)`` per chunk."""
-    stranded: list[tuple[int, int, int]] = []
-    try:
-        budget = len(queue) + 1
-    except Exception:
-        return stranded
-    for _ in range(budget):
-        try:
-            item = queue.get_nowait()
-        except Exception:
-            break
-        if item is None:
-            continue
-        sequence = getattr(item, "sequence", None)
-        if isinstance(sequence, int) and sequence >= 0:
-            producer, seq = split_sequence(sequence)
-            stranded.append((producer, seq, time.perf_counter_ns()))
-    return stranded
-
-
 # --- one attempt ----------------------------------------------------------------------------
 
 @dataclass
@@ -426,7 +406,7 @@ async def _supervise(ctx: RunContext, cut_ns: int, grace_s: float) -> _Supervise
             peak = _reported_peak(queue)
             if peak is not None:
                 ctx.expectations.queue_peaks[name] = peak
-            out.stranded.extend(_drain(queue))
+            out.stranded.extend(t for t in take_nowait(queue) if t[0] >= 0)  # identified
         ctx.sample_once(psutil.Process(), time.perf_counter_ns())
     finally:
         sampler.cancel()

@@ -9,10 +9,12 @@ from mocks.consumers import (
     ConsumerCrashed,
     PlayoutReport,
     crashing_consumer,
+    drain_nowait,
     fast_consumer,
     playout_consumer,
     slow_consumer,
     stalled_consumer,
+    take_nowait,
 )
 from mocks.faults import (
     FaultWindow,
@@ -89,6 +91,7 @@ __all__ = [
     "crashing_consumer",
     "decode",
     "default_outcome",
+    "drain_nowait",
     "encode",
     "fast_consumer",
     "frame_bytes",
@@ -105,4 +108,5 @@ __all__ = [
     "stall",
     "stall_during",
     "stalled_consumer",
+    "take_nowait",
 ]

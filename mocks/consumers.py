@@ -24,10 +24,12 @@ __all__ = [
     "ConsumerCrashed",
     "PlayoutReport",
     "crashing_consumer",
+    "drain_nowait",
     "fast_consumer",
     "playout_consumer",
     "slow_consumer",
     "stalled_consumer",
+    "take_nowait",
 ]
 
 EndErrors = tuple[type[BaseException], ...]
@@ -76,6 +78,50 @@ async def _consume(queue: Any, *, consumer: int, trace: Trace, end_errors: EndEr
         if after_item is not None:
             await after_item()
     return taken
+
+
+def _identity(item: Any) -> tuple[int, int]:
+    sequence = getattr(item, "sequence", None)
+    if isinstance(sequence, int):
+        producer, seq = divmod(sequence, SEQUENCE_BASE)
+        return producer, seq
+    return -1, -1
+
+
+def take_nowait(queue: Any) -> list[tuple[int, int, int]]:
+    """Take what is left in ``queue`` without waiting: ``(producer, seq, t_ns)`` per item
+    (-1/-1 for an item without a sequence; ``None`` end-of-stream markers are skipped).
+
+    Stops at the first ``get_nowait`` that raises (empty, closed, anything) and after
+    ``len(queue) + 1`` attempts; a queue whose ``len()`` fails gives nothing. Never raises.
+    """
+    taken: list[tuple[int, int, int]] = []
+    try:
+        budget = len(queue) + 1
+    except Exception:
+        return taken
+    clock = time.perf_counter_ns
+    for _ in range(budget):
+        try:
+            item = queue.get_nowait()
+        except Exception:
+            break
+        if item is not None:
+            taken.append((*_identity(item), clock()))
+    return taken
+
+
+def drain_nowait(queue: Any, *, consumer: int, trace: Trace) -> int:
+    """Take what is left in ``queue`` without waiting (:func:`take_nowait`), recording a
+    receipt per item for ``consumer``; returns how many were taken.
+
+    :raises ValueError: consumer < 0.
+    """
+    consumer = _checks.integer("consumer", consumer, minimum=0)
+    taken = take_nowait(queue)
+    for producer, seq, t_ns in taken:
+        trace.received(consumer, producer, seq, t_ns)
+    return len(taken)
 
 
 async def fast_consumer(queue: Any, *, consumer: int, trace: Trace,

@@ -7,7 +7,6 @@ Everything here reaches primitives only through the target handed in; nothing im
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ import numpy as np
 
 from mocks.producers import FullProbe
 from mocks.signals import SignalSource
-from mocks.trace import Trace, make_sequence, split_sequence
+from mocks.trace import Trace, make_sequence
 
 __all__: list[str] = []
 
@@ -45,25 +44,6 @@ def chunk_maker(target: Any, pool: Sequence[bytes], *, sample_rate: int, channel
                     timestamp_ms=seq * chunk_ms, sequence=make_sequence(producer, seq))
 
     return make_chunk
-
-
-def drain_nowait(queue: Any, *, consumer: int, trace: Trace) -> int:
-    """Take what is left in ``queue`` without waiting, recording receipts; returns count."""
-    taken = 0
-    with contextlib.suppress(Exception):
-        budget = len(queue) + 1
-        for _ in range(budget):
-            try:
-                item = queue.get_nowait()
-            except Exception:
-                break
-            if item is None:
-                continue
-            sequence = getattr(item, "sequence", None)
-            producer, seq = split_sequence(sequence) if isinstance(sequence, int) else (-1, -1)
-            trace.received(consumer, producer, seq, time.perf_counter_ns())
-            taken += 1
-    return taken
 
 
 def never_full() -> bool:

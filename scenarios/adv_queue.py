@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mocks.consumers import fast_consumer, slow_consumer, stalled_consumer
+from mocks.consumers import drain_nowait, fast_consumer, slow_consumer, stalled_consumer
 from mocks.faults import FaultWindow, RaisingEmitter, SlowEmitter, burst, stall_during
 from mocks.producers import open_loop_producer, outcome_classifier, probe_full
 from mocks.rates import ConstantRate
 from mocks.trace import split_sequence
-from scenarios._common import chunk_maker, chunk_pool, close_queue, drain_nowait, full_probe
+from scenarios._common import chunk_maker, chunk_pool, close_queue, full_probe
 from scenarios.adv_windows import window_report
 from scenarios.context import ScenarioContext
 from scenarios.registry import define_suite, scenario

@@ -6,10 +6,10 @@ import functools
 import time
 from typing import Any
 
-from mocks.consumers import crashing_consumer, slow_consumer
+from mocks.consumers import crashing_consumer, drain_nowait, slow_consumer
 from mocks.producers import open_loop_producer, outcome_classifier
 from mocks.rates import ConstantRate
-from scenarios._common import chunk_maker, chunk_pool, close_queue, drain_nowait, full_probe
+from scenarios._common import chunk_maker, chunk_pool, close_queue, full_probe
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
 

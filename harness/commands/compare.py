@@ -18,8 +18,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from harness.commands import _options as opt
 from harness.compare import parse_targets, run_compare
-from harness.errors import EXIT_FAIL, EXIT_OK, HarnessError
+from harness.errors import EXIT_FAIL, EXIT_OK
 from harness.jsonio import dumps, write_json_atomic
 from harness.results import validate_results
 
@@ -36,19 +37,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "(e.g. stageflow_core,stageflow)")
     parser.add_argument("--suite", default="adversarial", metavar="NAME",
                         help="the suite run on every target (default: adversarial)")
-    parser.add_argument("--quick", action="store_true", help="quick parameters")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
-                        help="run seed shared by every target (default 0)")
-    parser.add_argument("--timeout", type=float, metavar="S",
-                        help="deadline per scenario in seconds (default: the scenario's own)")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"), metavar="DIR",
-                        help="where results are written (default: results)")
-    parser.add_argument("--ledger-dir", type=Path, default=Path("."), metavar="DIR",
-                        help="findings ledgers to update (default: .)")
-    parser.add_argument("--no-ledger", action="store_true",
-                        help="do not merge findings into the ledgers")
-    parser.add_argument("--json", action="store_true",
-                        help="print the compare section as JSON on stdout")
+    opt.add_quick(parser)
+    opt.add_seed(parser, default=0, help="run seed shared by every target (default 0)")
+    opt.add_timeout(parser)
+    opt.add_results_dir(parser)
+    opt.add_ledger_options(parser)
+    opt.add_json(parser, help="print the compare section as JSON on stdout")
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -87,14 +81,11 @@ def render_table(compare: dict[str, Any]) -> Table:
 
 def execute(args: argparse.Namespace) -> int:
     specs = parse_targets(args.targets)
-    if args.timeout is not None and not args.timeout > 0:
-        raise HarnessError(f"--timeout must be > 0 seconds, got {args.timeout}")
-    if args.seed < 0:
-        raise HarnessError(f"--seed must be >= 0, got {args.seed}")
-    if not args.no_ledger:
-        from harness.ledgers import load_ledgers
-
-        load_ledgers(Path(args.ledger_dir))  # corrupt ledger: refuse before running
+    opt.check_timeout(args.timeout)
+    opt.check_seed(args.seed)
+    ledger_dir = opt.check_ledger_dir(args)
+    results_dir = Path(args.results_dir)
+    opt.check_writable(results_dir, "results directory")
     command = shlex.join(["stageflow-stress", "compare", "--targets", args.targets,
                           "--suite", args.suite, "--seed", str(args.seed),
                           *(["--quick"] if args.quick else [])])
@@ -103,18 +94,17 @@ def execute(args: argparse.Namespace) -> int:
         docs = run_compare(specs, suite=args.suite, quick=args.quick, seed=args.seed,
                            timeout_s=args.timeout, command=command,
                            on_start=lambda t, s: status.update(f"{t}: {s}"))
-    results_dir = Path(args.results_dir)
     for doc in docs:
         validate_results(doc, source=f"compare run {doc['run_id']}")
         write_json_atomic(results_dir / f"{doc['run_id']}.json", doc)
     write_json_atomic(results_dir / COMPARE_LATEST, docs[0])
     summaries = []
-    if not args.no_ledger:
+    if ledger_dir is not None:
         from harness.findings import record_run
 
         for doc in docs:
             summaries.append(f"{doc['target']['name']}: "
-                             f"{record_run(doc, ledger_dir=Path(args.ledger_dir)).describe()}")
+                             f"{record_run(doc, ledger_dir=ledger_dir).describe()}")
     compare = docs[0]["compare"]
     if args.json:
         sys.stdout.buffer.write(dumps({"compare": compare}))

@@ -18,6 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from harness.commands import _options as opt
 from harness.errors import EXIT_FAIL, EXIT_OK, HarnessError
 from harness.fuzz import MACHINES, FuzzConfig, FuzzReport, run_fuzz, to_findings
 from harness.jsonio import dumps
@@ -28,36 +29,29 @@ __all__ = ["configure", "execute"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target", default="stageflow_core", metavar="NAME",
-                        help="stageflow_core (default), stageflow, package.module or "
-                             "package.module:factory")
+    opt.add_target(parser)
     parser.add_argument("--max-examples", type=int, default=300, metavar="N",
                         help="hypothesis examples per run of each state machine (default 300)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
-                        help="fuzz seed (default 0); the same seed replays the same session")
+    opt.add_seed(parser, default=0,
+                 help="fuzz seed (default 0); the same seed replays the same session")
     parser.add_argument("--machine", action="append", default=[], choices=sorted(MACHINES),
                         help="fuzz only this state machine (repeatable; default: all)")
     parser.add_argument("--budget", type=float, default=100.0, metavar="S",
                         help="wall-time budget of the session in seconds (default 100)")
     parser.add_argument("--no-verify", action="store_true",
                         help="record reproductions without running them in a subprocess")
-    parser.add_argument("--ledger-dir", type=Path, default=Path("."), metavar="DIR",
-                        help="findings ledgers to update (default: .)")
-    parser.add_argument("--no-ledger", action="store_true",
-                        help="do not merge findings into the ledgers")
-    parser.add_argument("--json", action="store_true",
-                        help="print the session report as JSON on stdout")
+    opt.add_ledger_options(parser)
+    opt.add_json(parser, help="print the session report as JSON on stdout")
 
 
-def _check(args: argparse.Namespace) -> None:
+def _check(args: argparse.Namespace) -> Path | None:
+    """Every input checked before fuzzing; returns the ledger directory (None: none)."""
+    opt.check_seed(args.seed)
     if args.max_examples < 1:
         raise HarnessError(f"--max-examples must be >= 1, got {args.max_examples}")
     if not args.budget > 0:
         raise HarnessError(f"--budget must be > 0 seconds, got {args.budget}")
-    if not args.no_ledger:
-        from harness.ledgers import load_ledgers
-
-        load_ledgers(Path(args.ledger_dir))  # a corrupt ledger stops us before fuzzing
+    return opt.check_ledger_dir(args)  # a corrupt ledger stops us before fuzzing
 
 
 def _table(report: FuzzReport, ids: dict[str, str]) -> Table:
@@ -82,7 +76,7 @@ def _table(report: FuzzReport, ids: dict[str, str]) -> Table:
 
 
 def execute(args: argparse.Namespace) -> int:
-    _check(args)
+    ledger_dir = _check(args)
     target = load_target(args.target)
     config = FuzzConfig(max_examples=args.max_examples, seed=args.seed,
                         machines=tuple(args.machine) or tuple(MACHINES),
@@ -97,11 +91,11 @@ def execute(args: argparse.Namespace) -> int:
     merged: dict[str, object] = {}
     ids: dict[str, list[str]] = {"bugs": [], "improvements": []}
     findings = to_findings(report, run_id=run_id)
-    if not args.no_ledger:
+    if ledger_dir is not None:
         from harness.findings import merge_findings
 
         summary = merge_findings(
-            findings, ledger_dir=Path(args.ledger_dir), run_id=run_id, target=report.target,
+            findings, ledger_dir=ledger_dir, run_id=run_id, target=report.target,
             checks_run=report.checks_run(), now=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
         for finding in findings:
             key = "bugs" if finding.kind == "bug" else "improvements"

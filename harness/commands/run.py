@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import secrets
 import shlex
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from harness.commands import _options as opt
 from harness.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_OK, HarnessError
 
 # Heavy imports wait until the command runs: the CLI imports every command's module just
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_SUITE", "RunPlan", "configure", "execute", "exit_code", "plan_run"]
 
 DEFAULT_SUITE = "transform007"
-DEFAULT_TARGET = "stageflow_core"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -49,32 +47,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="scenarios to run (default: the transform007 suite)")
     parser.add_argument("--suite", metavar="NAME",
                         help="run every scenario of this suite (with SCENARIO names: both)")
-    parser.add_argument("--target", default=DEFAULT_TARGET, metavar="NAME",
-                        help="stageflow_core (default), stageflow, package.module or "
-                             "package.module:factory")
+    opt.add_target(parser)
     parser.add_argument("--scenarios", action="append", default=[], metavar="MODULE",
                         dest="modules", help="import MODULE to register more scenarios "
                                              "(repeatable)")
-    parser.add_argument("--quick", action="store_true", help="quick parameters (smaller, faster)")
-    parser.add_argument("--seed", type=int, metavar="N",
-                        help="run seed (default: random, recorded); replays with the same N")
+    opt.add_quick(parser)
+    opt.add_seed(parser, default=None,
+                 help="run seed (default: random, recorded); replays with the same N")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run every scenario N times (default 1)")
-    parser.add_argument("--timeout", type=float, metavar="S",
-                        help="deadline per scenario in seconds (default: the scenario's own)")
+    opt.add_timeout(parser)
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="override a scenario parameter (JSON value) in every selected "
                              "scenario that has it; repeatable")
     parser.add_argument("--isolate", action="store_true",
                         help="run each scenario in a child process, killed if it wedges")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"), metavar="DIR",
-                        help="where results are written (default: results)")
-    parser.add_argument("--ledger-dir", type=Path, default=Path("."), metavar="DIR",
-                        help="findings ledgers to update (default: .)")
-    parser.add_argument("--no-ledger", action="store_true",
-                        help="do not merge findings into the ledgers")
-    parser.add_argument("--json", action="store_true",
-                        help="print the results document on stdout (table goes to stderr)")
+    opt.add_results_dir(parser)
+    opt.add_ledger_options(parser)
+    opt.add_json(parser, help="print the results document on stdout (table goes to stderr)")
 
 
 @dataclass
@@ -110,16 +100,6 @@ def _parse_param(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def _check_writable(directory: Path, what: str) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=directory)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise HarnessError(f"{what} {directory} is not writable: {exc.strerror or exc}") from None
-
-
 def _select(names: Sequence[str], suite: str | None) -> tuple[list[Any], str | None]:
     from scenarios.registry import (
         UnknownScenario,
@@ -145,12 +125,10 @@ def _select(names: Sequence[str], suite: str | None) -> tuple[list[Any], str | N
 
 def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> RunPlan:
     """Check every input of ``run``; raises :class:`HarnessError` (exit 2) on the first bad one."""
-    if args.seed is not None and args.seed < 0:
-        raise HarnessError(f"--seed must be >= 0, got {args.seed}")
+    opt.check_seed(args.seed)
     if args.repeat < 1:
         raise HarnessError(f"--repeat must be >= 1, got {args.repeat}")
-    if args.timeout is not None and not args.timeout > 0:
-        raise HarnessError(f"--timeout must be > 0 seconds, got {args.timeout}")
+    opt.check_timeout(args.timeout)
     import scenarios  # noqa: F401  (registers the built-in scenarios)
     from harness.runner import configured_scenario_modules, import_scenario_modules
     from harness.targets import load_target
@@ -170,13 +148,8 @@ def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> Run
             except ValueError as exc:
                 raise HarnessError(f"--param: {exc}") from None
     target = load_target(args.target)
-    _check_writable(Path(args.results_dir), "results directory")
-    ledger_dir = None if args.no_ledger else Path(args.ledger_dir)
-    if ledger_dir is not None:
-        from harness.ledgers import load_ledgers
-
-        load_ledgers(ledger_dir)  # a corrupt ledger is bad input: refuse before running
-        _check_writable(ledger_dir, "ledger directory")
+    opt.check_writable(Path(args.results_dir), "results directory")
+    ledger_dir = opt.check_ledger_dir(args)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     argv = list(sys.argv[1:] if argv is None else argv)
     return RunPlan(

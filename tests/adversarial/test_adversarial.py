@@ -19,17 +19,6 @@ from scenarios.adv_windows import window_report
 from scenarios.registry import suite_members
 
 
-def _peer_available() -> bool:
-    try:
-        import stageflow.helpers.streaming  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_peer = pytest.mark.skipif(not _peer_available(), reason="peer extra not installed")
-
-
 def _failed(entry: dict[str, Any]) -> dict[str, str]:
     return {i["name"]: i["detail"] for i in entry["invariants"] if not i["passed"]}
 
@@ -47,7 +36,7 @@ def test_suite_has_the_adversarial_scenarios() -> None:
             "adv_extreme_configs", "adv_duplex_barge_in"} <= names
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_stageflow_core_passes_every_adversarial_scenario(compared: list) -> None:
     ours = compared[0]
     assert ours["target"]["name"] == "stageflow_core"
@@ -55,14 +44,14 @@ def test_stageflow_core_passes_every_adversarial_scenario(compared: list) -> Non
         e["name"]: ("pass", {}) for e in ours["scenarios"]}
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_peer_put_hangs_when_the_consumer_stalls(compared: list) -> None:
     peer = {e["name"]: e for e in compared[1]["scenarios"]}
     hang = _failed(peer["adv_stalled_consumer"]).get("no_hang", "")
     assert "stuck-producer" in hang and "put" in hang
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_peer_close_leaves_waiters_blocked(compared: list) -> None:
     peer = {e["name"]: e for e in compared[1]["scenarios"]}
     failed = _failed(peer["adv_close_under_load"])
@@ -70,13 +59,13 @@ def test_peer_close_leaves_waiters_blocked(compared: list) -> None:
     assert "close_wakes_blocked_consumers" in failed
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_peer_buffer_accepts_malformed_chunks(compared: list) -> None:
     peer = {e["name"]: e for e in compared[1]["scenarios"]}
     assert "buffer_refuses_malformed_chunks" in _failed(peer["adv_malformed_chunks"])
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_missing_capability_is_skipped_not_crashed(compared: list) -> None:
     peer = {e["name"]: e for e in compared[1]["scenarios"]}
     duplex = peer["adv_duplex_barge_in"]
@@ -85,7 +74,7 @@ def test_missing_capability_is_skipped_not_crashed(compared: list) -> None:
     assert [s["capability"] for s in duplex["skipped"]] == ["duplex"]
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_compare_section_has_a_cell_per_target_and_scenario(compared: list) -> None:
     section = compared[0]["compare"]
     assert [t["name"] for t in section["targets"]] == ["stageflow_core", "stageflow"]

@@ -15,17 +15,6 @@ from harness.errors import HarnessError
 TINY = BenchConfig(rounds=3, warmup_rounds=0, target_ms=1.0)
 
 
-def _peer_available() -> bool:
-    try:
-        import stageflow.helpers.streaming  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_peer = pytest.mark.skipif(not _peer_available(), reason="peer extra not installed")
-
-
 def _goal(doc: dict, name: str) -> dict:
     return next(g for g in doc["bench"]["goals"] if g["name"] == name)
 
@@ -61,7 +50,7 @@ def test_unknown_peer_is_a_note_not_a_crash() -> None:
     assert any(note.startswith("peer skipped:") for note in doc["bench"]["notes"])
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_buffer_compares_every_depth_with_the_peer() -> None:
     doc = run_bench(only=["buffer"], config=TINY)
     keys = {m["key"] for m in doc["bench"]["measurements"]}

@@ -15,17 +15,6 @@ from harness.fuzz.session import fuzz_machine
 from harness.targets import load_target
 
 
-def _peer_available() -> bool:
-    try:
-        import stageflow.helpers.streaming  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_peer = pytest.mark.skipif(not _peer_available(), reason="peer extra not installed")
-
-
 def _deadline(seconds: float = 60.0) -> int:
     return time.perf_counter_ns() + int(seconds * 1e9)
 
@@ -44,20 +33,20 @@ def peer_queue() -> list:
     return found
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_peer_queue_close_leaves_a_blocked_call_hanging(peer_queue: list) -> None:
     keys = {violation.key for violation, _ in peer_queue}
     assert any(prop == "no_hang" and op.startswith("close") for _, prop, op in keys)
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_each_defect_is_reported_once(peer_queue: list) -> None:
     keys = [violation.key for violation, _ in peer_queue]
     assert len(keys) >= 2
     assert len(keys) == len(set(keys))
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_same_seed_gives_the_same_session() -> None:
     config = FuzzConfig(max_examples=20, seed=3, machines=("objects",), verify=False)
     first = run_fuzz(load_target("stageflow"), config)
@@ -66,7 +55,7 @@ def test_same_seed_gives_the_same_session() -> None:
     assert first.violations
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_buffer_accepting_partial_frames_is_found() -> None:
     found, _, _, _ = fuzz_machine("buffer", load_target("stageflow"),
                                   FuzzConfig(max_examples=40, seed=0, max_rounds=3),
@@ -75,7 +64,7 @@ def test_buffer_accepting_partial_frames_is_found() -> None:
     assert ("StreamingBuffer", "bad_input_refused", "add_chunk (partial frame)") in keys
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_reproduction_fails_on_peer_and_passes_on_stageflow_core() -> None:
     report = run_fuzz(load_target("stageflow"),
                       FuzzConfig(max_examples=30, machines=("objects",), verify=True,
@@ -88,7 +77,7 @@ def test_reproduction_fails_on_peer_and_passes_on_stageflow_core() -> None:
     assert rerun["detail"] == "contract holds"
 
 
-@needs_peer
+@pytest.mark.needs_peer
 def test_findings_merge_once_and_missing_capabilities_are_improvements(tmp_path: Path) -> None:
     report = run_fuzz(load_target("stageflow"),
                       FuzzConfig(max_examples=20, machines=("objects",), verify=False))

@@ -12,9 +12,11 @@ from stageflow.helpers.streaming import AudioChunk, ChunkQueue
 from mocks.consumers import (
     ConsumerCrashed,
     crashing_consumer,
+    drain_nowait,
     fast_consumer,
     slow_consumer,
     stalled_consumer,
+    take_nowait,
 )
 from mocks.trace import Trace, make_sequence
 
@@ -139,3 +141,36 @@ async def test_crashing_consumer_returns_when_the_stream_ends_first() -> None:
 async def test_negative_delay_is_refused() -> None:
     with pytest.raises(ValueError, match="delay_ms"):
         await slow_consumer(ScriptedQueue([], None), consumer=0, trace=Trace(), delay_ms=-1)
+
+
+class NowaitQueue:
+    """A fake queue with ``len`` and ``get_nowait`` only (raises when empty)."""
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = deque(items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def get_nowait(self) -> Any:
+        if not self.items:
+            raise asyncio.QueueEmpty
+        return self.items.popleft()
+
+
+def test_drain_nowait_records_every_item_left_and_skips_end_markers() -> None:
+    trace = Trace()
+    queue = NowaitQueue([_chunk(2, 5), None, object(), _chunk(2, 6)])
+    assert drain_nowait(queue, consumer=7, trace=trace) == 3
+    receipts = trace.receipts
+    assert receipts[["consumer", "producer", "seq"]].tolist() == [
+        (7, 2, 5), (7, -1, -1), (7, 2, 6)]
+    assert len(queue) == 0
+
+
+def test_take_nowait_gives_nothing_for_a_queue_without_len() -> None:
+    class NoLen:
+        def get_nowait(self) -> Any:
+            return _chunk(0, 0)
+
+    assert take_nowait(NoLen()) == []
