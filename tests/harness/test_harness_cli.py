@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import orjson
@@ -100,27 +99,22 @@ def test_a_module_that_fails_to_import_exits_2(tmp_path: Path,
     assert _results(tmp_path) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permissions")
-def test_unwritable_results_directory_exits_2(tmp_path: Path) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        code = main(["run", "toy_stream", *TOYS, "--target", "harness_toys:good_target",
-                     "--no-ledger", "--results-dir", str(locked / "results")])
-    finally:
-        locked.chmod(0o700)
-    assert code == 2
-
-
-def test_results_directory_that_is_a_file_exits_2(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    blocker = tmp_path / "blocker"
+@pytest.mark.parametrize("what", ["results directory", "ledger"])
+def test_unwritable_directory_exits_2_naming_it_before_anything_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], what: str) -> None:
+    blocker = tmp_path / "file"  # nobody, root included, can make a directory inside a file
     blocker.write_text("not a directory")
-    code = main(["run", "toy_stream", *TOYS, "--target", "harness_toys:good_target",
-                 "--no-ledger", "--results-dir", str(blocker / "results")])
+    unwritable = blocker / "dir"
+    if what == "results directory":
+        dirs = ["--results-dir", str(unwritable), "--no-ledger"]
+    else:
+        dirs = ["--results-dir", str(tmp_path / "results"), "--ledger-dir", str(unwritable)]
+    code = main(["run", "toy_stream", *TOYS, "--target", "harness_toys:good_target", *dirs])
     assert code == 2
-    assert "results directory" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{what} {unwritable}" in err
+    assert err.count("\n") == 1
+    assert _results(tmp_path) == []
 
 
 def test_json_prints_the_results_document_on_stdout(tmp_path: Path,
