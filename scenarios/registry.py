@@ -39,6 +39,7 @@ __all__ = [
     "scenario",
     "suite_members",
     "suites",
+    "summarize_description",
     "unregister",
 ]
 
@@ -84,6 +85,12 @@ class ScenarioSpec:
 
     positive: tuple[str, ...] = field(default=())
 
+    @property
+    def summary(self) -> str:
+        """What the scenario does, in a few words: the description up to its first ``:``,
+        ``;`` or end of sentence outside parentheses (what follows says what is checked)."""
+        return summarize_description(self.description)
+
     def params(self, *, quick: bool, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The quick or full parameters with ``overrides`` applied.
 
@@ -128,6 +135,30 @@ class ScenarioSpec:
         if default is not None and not isinstance(value, type(default)):
             raise ValueError(f"{where} must be {type(default).__name__}, got {value!r}")
         return value
+
+
+_MIN_SUMMARY = 12  # a shorter lead-in ("Note:") is not a summary: take the first sentence
+
+
+def summarize_description(text: str) -> str:
+    """The lead of ``text``: up to the first ``:`` or ``;`` outside parentheses, or to the
+    end of its first sentence (a stop followed by a capital), without the stop; the first
+    sentence when that lead is very short."""
+    text = " ".join(text.split())
+    depth = 0
+    first_sentence = text
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+        elif ch in ".!?" and (i + 1 == len(text)
+                              or (text[i + 1] == " " and text[i + 2:i + 3].isupper())):
+            first_sentence = text[:i]
+            break
+        elif depth == 0 and ch in ":;" and i >= _MIN_SUMMARY:
+            return text[:i]
+    return first_sentence
 
 
 _REGISTRY: dict[str, ScenarioSpec] = {}

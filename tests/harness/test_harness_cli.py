@@ -142,6 +142,41 @@ def test_list_shows_the_transform007_suite_as_json(capsys: pytest.CaptureFixture
     assert by_name["high_load"]["category"] == "performance"
 
 
+def test_list_table_shows_summaries_that_fit_80_columns(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["list", "--suite", "transform007"]) == 0
+    out = capsys.readouterr().out
+    assert "Producer faster than consumer" in out
+    assert "BUG-038" not in out  # the rest of queue_overflow's description: list SCENARIO
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert len(out.splitlines()) < 60
+
+
+def test_list_scenario_shows_its_full_description_and_parameters(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["list", "queue_overflow"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "must not hang the producer (BUG-038)" in out
+    assert "H3: BackpressureMonitor triggers appropriately" in out
+    assert "blocking_chunks: 120 / 400" in out
+
+
+def test_list_json_keeps_the_full_description_beside_the_summary(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "queue_overflow", "--json"]) == 0
+    (scenario,) = orjson.loads(capsys.readouterr().out)["scenarios"]
+    assert scenario["summary"] == "Producer faster than consumer"
+    assert scenario["description"].endswith("must not hang the producer (BUG-038).")
+
+
+def test_list_unknown_scenario_exits_2_naming_the_known_ones(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "nope"]) == 2
+    assert "unknown scenario 'nope' (known: " in capsys.readouterr().err
+
+
 def test_list_unknown_suite_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "--suite", "nope"]) == 2
     assert "unknown suite 'nope'" in capsys.readouterr().err

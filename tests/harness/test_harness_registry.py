@@ -14,6 +14,7 @@ from scenarios.registry import (
     get_scenario,
     scenario,
     suite_members,
+    summarize_description,
     unregister,
 )
 
@@ -122,3 +123,16 @@ def test_hypotheses_of_a_skipped_scenario_are_inconclusive_naming_the_capability
     assert result["H2"]["status"] == "inconclusive"
     assert result["H2"]["evidence"] == "d skipped: the target lacks duplex"
     assert result["H5"]["status"] == "supported"
+
+
+@pytest.mark.parametrize("description, summary", [
+    ("Producer faster than consumer: with drop_oldest every chunk...", "Producer faster than "
+                                                                       "consumer"),
+    ("Load (full: 51,000 chunks/s) from many producers: nothing lost.",
+     "Load (full: 51,000 chunks/s) from many producers"),
+    ("Queues of 1 and 10,000 items. Then more.", "Queues of 1 and 10,000 items"),
+    ("Note: a short lead is not a summary. More.", "Note: a short lead is not a summary"),
+    ("Uses e.g. queue.put; checks more", "Uses e.g. queue.put"),
+])
+def test_summary_is_the_lead_of_the_description(description: str, summary: str) -> None:
+    assert summarize_description(description) == summary
