@@ -4,7 +4,8 @@ Everything the user typed is checked before the first scenario starts (names, su
 modules, target, parameters, directories, ledgers), so bad input exits 2 with one line and
 leaves no results file behind. Then the runner runs every attempt, the results document
 is saved (``results/<run-id>.json`` and ``results/latest.json``), its findings are merged
-into the ledgers, and a summary table is printed.
+into the ledgers, and a summary table is printed, then one line saying what the merge did
+(new, seen again, fixed findings) and which ledgers it wrote (on stderr with ``--json``).
 
 Exit codes: 0 every scenario passed or was ``skipped`` (the target lacks a capability it
 needs); 1 one failed, crashed or timed out; 3 none failed but one was ``invalid`` (the load
@@ -35,9 +36,11 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from harness.findings import MergeSummary
     from harness.targets import Target
 
-__all__ = ["DEFAULT_SUITE", "RunPlan", "configure", "execute", "exit_code", "plan_run"]
+__all__ = ["DEFAULT_SUITE", "RunPlan", "configure", "execute", "exit_code", "ledger_line",
+           "plan_run"]
 
 DEFAULT_SUITE = "transform007"
 
@@ -262,6 +265,13 @@ def print_summary(doc: Mapping[str, Any], console: Console, path: Path | None) -
                   + (f" · results: {path}" if path else ""), markup=False, highlight=False)
 
 
+def ledger_line(summary: MergeSummary, ledger_dir: Path) -> str:
+    """One line: what the merge did (new, seen again, fixed...) and the ledgers it wrote."""
+    written = ", ".join(str(path) for path in summary.written)
+    where = f"written: {written}" if written else f"ledgers in {ledger_dir} unchanged"
+    return f"{summary.describe()} · {where}"
+
+
 def _console(*, stderr: bool) -> Console:
     from rich.console import Console
 
@@ -323,13 +333,17 @@ def execute(args: argparse.Namespace) -> int:
     from harness.results import save_results
 
     path = save_results(doc, plan.results_dir)
+    merged = None
     if plan.ledger_dir is not None:
         from harness.findings import record_run
 
-        record_run(doc, ledger_dir=plan.ledger_dir)
+        merged = record_run(doc, ledger_dir=plan.ledger_dir)
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS
                                              | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         sys.stdout.flush()
     print_summary(doc, out, path)
+    if merged is not None and plan.ledger_dir is not None:
+        out.print(ledger_line(merged, plan.ledger_dir), markup=False, highlight=False,
+                  soft_wrap=True)
     return exit_code(doc)

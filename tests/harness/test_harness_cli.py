@@ -132,6 +132,31 @@ def test_summary_table_names_scenario_and_status(tmp_path: Path,
     assert "none_lost: 6 chunks lost" in out
 
 
+def _run_with_ledgers(tmp_path: Path, *extra: str) -> int:
+    return main(["run", "toy_stream", *TOYS, "--target", "harness_toys:lossy_target",
+                 "--quick", "--seed", "3", "--results-dir", str(tmp_path / "results"),
+                 "--ledger-dir", str(tmp_path / "ledgers"), *extra])
+
+
+def test_run_says_what_the_ledger_merge_did_after_the_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run_with_ledgers(tmp_path) == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("findings: 1 new (BUG-001), 0 fixed")
+    assert str(tmp_path / "ledgers" / "bugs.json") in last
+    assert _run_with_ledgers(tmp_path) == 1
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("findings: 0 new, 1 seen again (BUG-001), 0 fixed")
+
+
+def test_with_json_the_ledger_line_goes_to_stderr(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run_with_ledgers(tmp_path, "--json") == 1
+    captured = capsys.readouterr()
+    assert orjson.loads(captured.out)["scenarios"][0]["status"] == "fail"
+    assert "findings: 1 new (BUG-001)" in captured.err
+
+
 def test_list_shows_the_transform007_suite_as_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "--json"]) == 0
     data = orjson.loads(capsys.readouterr().out)
