@@ -2,8 +2,9 @@
 
 Each sub-command lives in ``harness/commands/<name>.py`` and exposes two functions:
 ``configure(parser)`` adds its arguments and ``execute(args) -> int`` runs it and returns
-the exit code. Modules are imported only when their command runs, so a slow import in one
-command never slows another.
+the exit code. :func:`main` imports and configures only the command it was given (the
+top-level ``--help`` lists every command from :data:`COMMANDS` without importing any), so a
+slow import in one command never slows another, nor ``--help``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with ``only`` one where just that command has its options (the
+    others are listed by name and help, and would reject their own options)."""
     parser = argparse.ArgumentParser(
         prog="stageflow-stress",
         description=(
@@ -47,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         command_parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                                     help="show tracebacks for errors")
         command_parser.set_defaults(_module=module_name)
+        if only is not None and name != only:
+            continue
         module = _load(module_name)
         if module is not None:
             module.configure(command_parser)
@@ -62,8 +67,16 @@ def _load(module_name: str) -> ModuleType | None:
         raise
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv``: its first word that is not an option (or None)."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command_in(argv)
+    parser = build_parser(only=command or "")  # no command: usage or --help, load none
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", False)
     try:
