@@ -446,48 +446,49 @@ def _performance(results: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _compare_cells(cell: Any) -> list[str | None]:
+    """Status, chunks/s, P99 ms, lost/dropped and bug findings of one target's cell."""
+    if not isinstance(cell, Mapping):
+        return [None] * 5
+    return [str(cell.get("status") or "—").upper(), _rate(cell.get("throughput_cps")),
+            _ms(cell.get("p99_ms")), f"{_count(cell.get('lost'))}/{_count(cell.get('dropped'))}",
+            _count(cell.get("findings"))]
+
+
 def _compare(results: Mapping[str, Any]) -> list[str]:
+    """The ``compare`` section (docs/architecture.md, "Compare section"): one row per
+    scenario, in the section's order; per target its status, throughput, P99, lost and
+    dropped chunks and bug findings."""
     compare = results.get("compare")
     if compare is None:
         return []
     lines = ["## Side-by-side comparison", ""]
-    runs = compare.get("targets") if isinstance(compare, Mapping) else compare
-    columns: list[tuple[str, dict[str, Mapping[str, Any]]]] = []
-    if isinstance(runs, list):
-        for run in runs:
-            if not isinstance(run, Mapping) or not isinstance(run.get("scenarios"), list):
-                continue
-            label = _target_text(run.get("target") or run)
-            by_name: dict[str, Mapping[str, Any]] = {}
-            for s in run["scenarios"]:
-                if isinstance(s, Mapping) and "name" in s:
-                    by_name.setdefault(str(s["name"]), s)
-            columns.append((label, by_name))
-    if not columns:
+    targets = compare.get("targets") if isinstance(compare, Mapping) else None
+    rows = compare.get("rows") if isinstance(compare, Mapping) else None
+    if (not isinstance(targets, list) or not isinstance(rows, list)
+            or not all(isinstance(t, Mapping) and "name" in t for t in targets)):
         keys = ", ".join(sorted(map(str, compare))) if isinstance(compare, Mapping) else "—"
         return [*lines, f"The results carry a `compare` section in a shape this report does not "
                         f"read (keys: {keys}).", ""]
-    names = sorted({name for _, by_name in columns for name in by_name})
-    header = ["Scenario", "Metric", *(label for label, _ in columns)]
-    rows = []
-    for name in names:
-        for metric, fmt in (("status", None), ("throughput_cps", _rate),
-                            ("latency p99 ms", _ms), ("lost", _count)):
-            cells = []
-            for _, by_name in columns:
-                s = by_name.get(name)
-                if s is None:
-                    cells.append(None)
-                elif metric == "status":
-                    cells.append(str(s.get("status", "—")).upper())
-                elif metric == "latency p99 ms":
-                    has = _get(s, "metrics", "latency_ms", "count")
-                    cells.append(_ms(_get(s, "metrics", "latency_ms", "p99")) if has else "—")
-                else:
-                    assert fmt is not None
-                    cells.append(fmt(_get(s, "metrics", metric)))
-            rows.append((name, metric, *cells))
-    return [*lines, *_table(header, rows, "ll" + "r" * len(columns)), ""]
+    quick = " (quick parameters)" if compare.get("quick") else ""
+    lines += [f"Suite `{compare.get('suite')}`, seed {compare.get('seed')}{quick}, the same "
+              "scenarios and parameters on every target:", ""]
+    for target in targets:
+        summary = target.get("summary") if isinstance(target.get("summary"), Mapping) else {}
+        counts = ", ".join(f"{summary[k]} {k}" for k in sorted(summary) if summary[k])
+        lines.append(f"- {_target_text(target)}: run `{target.get('run_id')}`"
+                     + (f" ({counts})" if counts else ""))
+    lines.append("")
+    names = [str(t["name"]) for t in targets]
+    table_rows = [
+        (row.get("scenario"), *(c for name in names for c in _compare_cells(row.get(name))))
+        for row in rows if isinstance(row, Mapping)
+    ]
+    header = ["Scenario"]
+    for target in targets:
+        header += [f"{_target_text(target)}: status", "chunks/s", "P99 ms", "lost/dropped",
+                   "bugs"]
+    return [*lines, *_table(header, table_rows, "l" + "lrrrr" * len(names)), ""]
 
 
 def _entry_lines(entry: Mapping[str, Any], kind: str) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 from pathlib import Path
@@ -133,16 +132,25 @@ def test_skipped_scenario_is_reported_as_skipped_not_invalid() -> None:
 
 def test_compare_section_is_rendered_side_by_side_when_present() -> None:
     doc = build_results()
-    other = copy.deepcopy(doc["scenarios"])
-    other[0]["metrics"]["throughput_cps"] = 1234.0
-    doc["compare"] = {"targets": [
-        {"target": {"name": "stageflow_core", "version": "0.1.0"}, "scenarios": doc["scenarios"]},
-        {"target": {"name": "stageflow", "version": "0.5.1"}, "scenarios": other},
-    ]}
+    cell = {"status": "pass", "throughput_cps": 3200.0, "p50_ms": 0.5, "p99_ms": 3.0, "lost": 0,
+            "dropped": 0, "findings": 0, "skipped": []}
+    doc["compare"] = {  # the shape harness.compare writes (docs/architecture.md)
+        "suite": "adversarial", "quick": True, "seed": 0,
+        "targets": [{"name": "stageflow_core", "version": "0.1.0", "run_id": "r1",
+                     "summary": {"passed": 1, "failed": 0}},
+                    {"name": "stageflow", "version": "0.5.1", "run_id": "r2",
+                     "summary": {"passed": 0, "failed": 1}}],
+        "fields": ["status", "throughput_cps", "p50_ms", "p99_ms", "lost", "dropped",
+                   "findings", "skipped"],
+        "rows": [{"scenario": "baseline", "stageflow_core": cell,
+                  "stageflow": {**cell, "status": "fail", "throughput_cps": 1234.0,
+                                "p99_ms": None, "lost": 2, "findings": 3}}],
+    }
     text = build_report(doc, {})
     assert "## 5. Side-by-side comparison" in text
-    assert "| Scenario | Metric | stageflow_core 0.1.0 | stageflow 0.5.1 |" in text
-    assert "| baseline | throughput_cps | 3,200 | 1,234 |" in text
+    assert "- stageflow 0.5.1: run `r2` (1 failed)" in text
+    assert ("| baseline | PASS | 3,200 | 3.000 | 0/0 | 0 | FAIL | 1,234 | — | 2/0 | 3 |"
+            in text)
 
 
 def test_no_compare_section_without_compare() -> None:
