@@ -52,7 +52,26 @@ def test_numbers_come_from_the_results(golden_dir: Path) -> None:
     results["scenarios"][4]["metrics"]["throughput_cps"] = 12345.0
     text = build_report(results, {})
     assert "| high_load | 15,000 | 1.840 | 9.310 | 17.450 | 77.125 | 35.880 | 2.950 |" in text
-    assert "Peak throughput | 12,345 chunks/s (high_load)" in text
+    assert ("Highest delivered rate | 12,345 chunks/s (high_load, offered 10,000 chunks/s)"
+            in text)
+
+
+def test_open_loop_throughput_is_offered_vs_delivered_not_a_ratio_to_the_reference() -> None:
+    paced = build_scenario("high_load", throughput=9000.0)
+    paced["metrics"]["offered_cps"] = 10000.0
+    text = build_report(build_results([paced]), {})
+    assert "| high_load | 10,000 | 9,000 | 90.0 % |" in text
+    assert "Ratio to asyncio.Queue" not in text
+    assert "Reference: a bare `asyncio.Queue` moved 1,300,000 items/s" in text
+
+
+def test_scenario_without_an_offered_rate_keeps_the_ratio_to_the_reference() -> None:
+    paced = build_scenario("baseline")
+    paced["metrics"]["offered_cps"] = 3200.0
+    closed = build_scenario("closed_loop", throughput=650_000.0)
+    text = build_report(build_results([paced, closed]), {})
+    assert "| closed_loop | 650,000 | 0.5000 |" in text
+    assert "| baseline | 3,200 | 3,200 | 100.0 % |" in text
 
 
 def test_appendix_lists_inputs_with_their_sha256(golden_dir: Path) -> None:
