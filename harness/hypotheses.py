@@ -84,7 +84,8 @@ def evaluate_hypotheses(entries: Sequence[Mapping[str, Any]]) -> dict[str, dict[
             checks = sorted({inv["name"].split("[")[0] for e in testing
                              for inv in e.get("invariants", ())
                              if key in (inv.get("hypotheses") or e.get("hypotheses", ()))})
-            evidence = (f"{', '.join(names)} passed ({len(testing)} attempts; checked: "
+            attempts = "1 attempt" if len(testing) == 1 else f"{len(testing)} attempts"
+            evidence = (f"{', '.join(names)} passed ({attempts}; checked: "
                         f"{', '.join(checks)})")
         out[key] = {"status": status, "evidence": evidence, "statement": statement,
                     "scenarios": names}

@@ -61,6 +61,11 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
 
 
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    """``"1 run"``, ``"2 runs"``: the count and the word that agrees with it."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
 def _num(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -176,12 +181,14 @@ def verdict(results: Mapping[str, Any]) -> tuple[str, str]:
     skip_text = ""
     if skipped:
         lacks = sorted({c for s in skipped for c in missing_capabilities(dict(s))})
-        skip_text = (f" {len(skipped)} scenario run(s) were skipped: the target lacks "
+        skip_text = (f" {_plural(len(skipped), 'scenario run')} "
+                     f"{'was' if len(skipped) == 1 else 'were'} skipped: the target lacks "
                      f"{', '.join(lacks)}.")
     if invalid:
         names = ", ".join(sorted({s["name"] for s in invalid}))
         return "INVALID", (
-            f"{len(invalid)} of {ran} scenario runs were invalid ({names}): the load "
+            f"{len(invalid)} of {_plural(ran, 'scenario run')} "
+            f"{'was' if len(invalid) == 1 else 'were'} invalid ({names}): the load "
             f"generator saturated, so their numbers do not measure {target}.{skip_text}"
         )
     if failed:
@@ -190,12 +197,13 @@ def verdict(results: Mapping[str, Any]) -> tuple[str, str]:
             broken = ", ".join(str(i.get("name")) for i in _failed_invariants(s))
             parts.append(f"{s['name']} ({s['status']}" + (f": {broken})" if broken else ")"))
         return "FAIL", (
-            f"{len(failed)} of {ran} scenario runs did not pass against {target}: "
+            f"{len(failed)} of {_plural(ran, 'scenario run')} did not pass against {target}: "
             + "; ".join(parts) + "." + skip_text
         )
     if not ran:
         return "INVALID", "The results hold no scenario that ran." + skip_text
-    return "PASS", f"All {ran} scenario runs passed against {target}.{skip_text}"
+    runs = "The one scenario run" if ran == 1 else f"All {ran} scenario runs"
+    return "PASS", f"{runs} passed against {target}.{skip_text}"
 
 
 def _max_by(scenarios: Sequence[Mapping[str, Any]], *path: str) -> tuple[float, str] | None:
@@ -588,7 +596,7 @@ def _seen(entry: Mapping[str, Any]) -> str:
     if entry.get("last_seen_run"):
         text += f" (run `{entry['last_seen_run']}`)"
     if entry.get("seen_count"):
-        text += f", {entry['seen_count']} run(s)"
+        text += f", {_plural(int(entry['seen_count']), 'run')}"
     if entry.get("status") == "fixed" and entry.get("fixed_in_run"):
         text += f"; fixed as of run `{entry['fixed_in_run']}`"
         if entry.get("fixed_in_version"):
@@ -696,7 +704,8 @@ def _conclusion(
         performance.append(f"the worst P99.9 {_ms(p999[0])} ms ({p999[1]})")
     lost = _total(scenarios, "lost")
     if lost is not None:
-        performance.append(f"{_count(lost)} chunks were lost without an event")
+        performance.append(f"{_count(lost)} {'chunk was' if lost == 1 else 'chunks were'} "
+                           "lost without an event")
     if performance:
         text = "; ".join(performance)
         paragraphs.append(text[0].upper() + text[1:] + ".")
@@ -707,7 +716,8 @@ def _conclusion(
             if _get(e, "target", "name") == name]
     open_ids = [e["id"] for e in mine if e.get("status") == "open"]
     fixed_ids = [e["id"] for e in mine if e.get("status") == "fixed"]
-    finding_text = (f"The ledgers hold {len(open_ids)} open bug/DX finding(s) against {name}"
+    finding_text = (f"The ledgers hold {len(open_ids) or 'no'} open bug or DX "
+                    f"{'finding' if len(open_ids) < 2 else 'findings'} against {name}"
                     + (f" ({', '.join(open_ids)})" if open_ids else ""))
     if fixed_ids:
         finding_text += f" and {len(fixed_ids)} fixed ({', '.join(fixed_ids)})"

@@ -144,9 +144,30 @@ def test_skipped_scenario_is_reported_as_skipped_not_invalid() -> None:
     skipped = build_scenario("buffer_level", status="skipped", count=0)
     skipped["skipped"] = [{"capability": "buffer_level", "reason": "target lacks it"}]
     text = build_report(build_results([build_scenario("baseline"), skipped]), {})
-    assert ("**Verdict: PASS.** All 1 scenario runs passed against stageflow_core 0.1.0. "
-            "1 scenario run(s) were skipped: the target lacks buffer_level.") in text
+    assert ("**Verdict: PASS.** The one scenario run passed against stageflow_core 0.1.0. "
+            "1 scenario run was skipped: the target lacks buffer_level.") in text
     assert "| buffer_level | correctness | H1 | SKIPPED |" in text
+
+
+def test_counts_agree_with_their_nouns() -> None:
+    broken = [{"name": "none_lost", "passed": False, "detail": "1 lost"}]
+    doc = build_results([build_scenario("high_load", status="fail", invariants=broken,
+                                        lost=1)])
+    entry = {"id": "BUG-001", "type": "bug", "title": "t", "status": "fixed", "seen_count": 1,
+             "first_seen": "2026-11-23", "last_seen": "2026-11-23",
+             "target": {"name": "stageflow_core", "version": "0.1.0"}}
+    text = build_report(doc, {"bug": [entry]})
+    assert "1 of 1 scenario run did not pass against" in text
+    assert "1 chunk was lost without an event" in text
+    assert "**Seen:** first 2026-11-23, last 2026-11-23, 1 run." in text
+    assert "The ledgers hold no open bug or DX finding against stageflow_core" in text
+
+
+def test_hypothesis_evidence_counts_one_attempt_in_the_singular() -> None:
+    from harness.hypotheses import evaluate_hypotheses
+
+    evidence = evaluate_hypotheses([build_scenario("baseline")])["H1"]["evidence"]
+    assert evidence.startswith("baseline passed (1 attempt; checked: ")
 
 
 def test_compare_section_is_rendered_side_by_side_when_present() -> None:
