@@ -20,7 +20,7 @@ from typing import Any
 from harness.findings import missing_capabilities
 from harness.ledgers import KINDS, PRIORITIES, SEVERITIES
 
-__all__ = ["SourceFile", "build_report", "verdict"]
+__all__ = ["Comparison", "SourceFile", "build_report", "verdict"]
 
 _KIND_TITLES = {
     "bug": "Bugs",
@@ -51,6 +51,15 @@ class SourceFile:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A compare document (a results document with a ``compare`` section, as
+    ``stageflow-stress compare`` writes it) and the path it is shown under."""
+
+    results: Mapping[str, Any]
+    path: str
 
 
 # --- formatting -----------------------------------------------------------------------------
@@ -231,6 +240,19 @@ def _peak_rate(scenarios: Sequence[Mapping[str, Any]]) -> str | None:
     offered = _offered(best[1])
     context = "" if offered is None else f", offered {_rate(offered)} chunks/s"
     return f"{_rate(best[0])} chunks/s ({best[1]['name']}{context})"
+
+
+_BUFFER_NOTE = ("chunks are written into a buffer and leave it as bytes, so no chunk has a "
+                "receipt time to measure: see Service levels")
+
+
+def _writes_into_buffer(scenario: Mapping[str, Any] | None) -> bool:
+    """True when the scenario delivered writes into a buffer: accepted, but never received
+    as chunks, so they have no latency."""
+    if not isinstance(scenario, Mapping):
+        return False
+    delivered = _num(_get(scenario, "metrics", "delivered"))
+    return bool(delivered) and not _get(scenario, "metrics", "latency_ms", "count")
 
 
 def _total(scenarios: Sequence[Mapping[str, Any]], key: str) -> float | None:
@@ -508,23 +530,34 @@ def _performance(results: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _compare_cells(cell: Any) -> list[str | None]:
-    """Status, chunks/s, P99 ms, lost/dropped and bug findings of one target's cell."""
+def _compare_row(scenario: Any, target: Mapping[str, Any], cell: Any,
+                 lacks_column: bool) -> list[Any]:
+    """One target's cell of a compare row: status, delivered chunks/s, P50/P99 ms, lost,
+    dropped, bug findings (and the capabilities it lacked, when any cell lacked one)."""
     if not isinstance(cell, Mapping):
-        return [None] * 5
-    return [str(cell.get("status") or "—").upper(), _rate(cell.get("throughput_cps")),
-            _ms(cell.get("p99_ms")), f"{_count(cell.get('lost'))}/{_count(cell.get('dropped'))}",
-            _count(cell.get("findings"))]
+        row: list[Any] = [scenario, _target_text(target), "not run", *[None] * 6]
+        return [*row, None] if lacks_column else row
+    row = [scenario, _target_text(target), str(cell.get("status") or "—").upper(),
+           _rate(cell.get("throughput_cps")), _ms(cell.get("p50_ms")), _ms(cell.get("p99_ms")),
+           _count(cell.get("lost")), _count(cell.get("dropped")), _count(cell.get("findings"))]
+    if lacks_column:
+        row.append(", ".join(str(c) for c in cell.get("skipped") or []) or None)
+    return row
 
 
-def _compare(results: Mapping[str, Any]) -> list[str]:
-    """The ``compare`` section (docs/architecture.md, "Compare section"): one row per
-    scenario, in the section's order; per target its status, throughput, P99, lost and
-    dropped chunks and bug findings."""
-    compare = results.get("compare")
+def _compare(results: Mapping[str, Any], comparison: Comparison | None) -> list[str]:
+    """The ``compare`` section (docs/architecture.md, "Compare section"): per scenario, in
+    the section's order, one row per target with its status, delivered rate, P50/P99, lost
+    and dropped chunks and bug findings. ``comparison`` (a separate compare document) wins
+    over a section the results carry themselves."""
+    document = comparison.results if comparison is not None else results
+    compare = document.get("compare")
     if compare is None:
         return []
     lines = ["## Side-by-side comparison", ""]
+    if comparison is not None:
+        lines += [f"From `{comparison.path}`: run `{document.get('run_id')}` of "
+                  f"{document.get('created_at')}, `{document.get('command')}`.", ""]
     targets = compare.get("targets") if isinstance(compare, Mapping) else None
     rows = compare.get("rows") if isinstance(compare, Mapping) else None
     if (not isinstance(targets, list) or not isinstance(rows, list)
@@ -541,16 +574,33 @@ def _compare(results: Mapping[str, Any]) -> list[str]:
         lines.append(f"- {_target_text(target)}: run `{target.get('run_id')}`"
                      + (f" ({counts})" if counts else ""))
     lines.append("")
-    names = [str(t["name"]) for t in targets]
-    table_rows = [
-        (row.get("scenario"), *(c for name in names for c in _compare_cells(row.get(name))))
-        for row in rows if isinstance(row, Mapping)
-    ]
-    header = ["Scenario"]
-    for target in targets:
-        header += [f"{_target_text(target)}: status", "chunks/s", "P99 ms", "lost/dropped",
-                   "bugs"]
-    return [*lines, *_table(header, table_rows, "l" + "lrrrr" * len(names)), ""]
+    cells = [(row.get("scenario"), target, row.get(str(target["name"])))
+             for row in rows if isinstance(row, Mapping) for target in targets]
+    lacks_column = any(isinstance(c, Mapping) and c.get("skipped") for _s, _t, c in cells)
+    header = ["Scenario", "Target", "Status", "Delivered chunks/s", "P50 ms", "P99 ms", "Lost",
+              "Dropped", "Bug findings"]
+    if lacks_column:
+        header.append("Lacks")
+    lines += [*_table(header, [_compare_row(s, t, c, lacks_column) for s, t, c in cells],
+                      "lll" + "r" * 6 + "l" * lacks_column), ""]
+    paced = [s for s in document.get("scenarios") or []
+             if isinstance(s, Mapping) and _offered(s) is not None]
+    if paced and len(paced) == len(document.get("scenarios") or []):
+        lines += [f"In {_target_text(targets[0])}'s run every scenario offered load at a set "
+                  "rate, so delivered chunks/s follows that rate (see Throughput): it says what "
+                  "got through, not how fast a target is.", ""]
+    by_name = {str(s.get("name")): s for s in reversed(document.get("scenarios") or [])
+               if isinstance(s, Mapping)}
+    missing = [(str(s), t) for s, t, c in cells
+               if isinstance(c, Mapping) and c.get("p99_ms") is None
+               and str(c.get("status")) != "skipped"]
+    into_buffer = sorted({s for s, _t in missing if _writes_into_buffer(by_name.get(s))})
+    undelivered = [f"{s} ({t['name']})" for s, t in missing if s not in into_buffer]
+    if into_buffer:
+        lines += [f"P50/P99 — for {', '.join(into_buffer)}: {_BUFFER_NOTE}.", ""]
+    if undelivered:
+        lines += [f"P50/P99 — for {', '.join(undelivered)}: no chunk was delivered.", ""]
+    return lines
 
 
 def _entry_lines(entry: Mapping[str, Any], kind: str) -> list[str]:
@@ -747,18 +797,21 @@ def build_report(
     *,
     dx_scores: Sequence[Mapping[str, Any]] = (),
     sources: Sequence[SourceFile] = (),
+    comparison: Comparison | None = None,
 ) -> str:
     """The report as Markdown: a pure function of its arguments.
 
     ``ledgers`` maps each kind (bug, dx, improvement, strength) to its entries;
-    ``dx_scores`` is ``dx.json``'s ``scores``; ``sources`` are listed with their SHA-256.
+    ``dx_scores`` is ``dx.json``'s ``scores``; ``sources`` are listed with their SHA-256;
+    ``comparison`` is rendered as the side-by-side section instead of any ``compare`` section
+    the results carry.
     """
     sections = [
         _executive_summary(results, ledgers),
         _hypotheses(results),
         _test_results(results),
         _performance(results),
-        _compare(results),
+        _compare(results, comparison),
         _findings(ledgers),
         _developer_experience(dx_scores),
         _recommendations(ledgers),

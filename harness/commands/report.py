@@ -1,7 +1,11 @@
 """``stageflow-stress report``: regenerate the final report from results and ledgers.
 
-``--check`` writes nothing: it exits 1 when the report on disk differs from what would be
-generated (naming the file and the first differing line), 0 when it is current.
+The side-by-side comparison comes from ``--compare FILE``, by default
+``compare-latest.json`` next to the results file when it exists (what ``stageflow-stress
+compare`` writes); ``--no-compare`` leaves it out. Every input is listed in the appendix
+with its SHA-256. ``--check`` writes nothing: it exits 1 when the report on disk differs
+from what would be generated (naming the file and the first differing line), 0 when it is
+current.
 """
 
 from __future__ import annotations
@@ -9,21 +13,29 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from harness.commands.compare import COMPARE_LATEST
 from harness.errors import EXIT_FAIL, EXIT_OK, HarnessError
 from harness.jsonio import write_text_atomic
 from harness.ledgers import KINDS, load_ledgers
-from harness.report import SourceFile, build_report
+from harness.report import Comparison, SourceFile, build_report
 from harness.results import validate_results
 
-__all__ = ["configure", "display_path", "execute", "generate"]
+__all__ = ["compare_path_for", "configure", "display_path", "execute", "generate"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results", type=Path, default=Path("results/latest.json"),
                         metavar="FILE", help="results document (default: results/latest.json)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--compare", type=Path, default=None, metavar="FILE",
+                       help="compare document to render side by side (default: "
+                            f"{COMPARE_LATEST} next to the results file, when it exists)")
+    which.add_argument("--no-compare", action="store_true",
+                       help="leave the side-by-side comparison out")
     parser.add_argument("--ledger-dir", type=Path, default=Path("."), metavar="DIR",
                         help="directory holding bugs.json, dx.json, improvements.json, "
                              "strengths.json (default: .)")
@@ -45,41 +57,79 @@ def display_path(path: Path) -> str:
     return shown.as_posix()
 
 
-def generate(results_path: Path, ledger_dir: Path) -> str:
-    """The report text for these inputs.
-
-    :raises HarnessError: the results or a ledger is missing, unreadable or corrupt.
-    """
-    results_path = Path(results_path)
+def _read_results(path: Path, what: str, hint: str) -> tuple[bytes, dict[str, Any]]:
+    """The raw bytes and the validated document of a results file."""
     try:
-        raw = results_path.read_bytes()
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise HarnessError(
-            f"results file {results_path} does not exist (run `stageflow-stress run` first)"
-        ) from None
+        raise HarnessError(f"{what} {path} does not exist ({hint})") from None
     except OSError as exc:
-        raise HarnessError(f"cannot read results file {results_path}: "
-                           f"{exc.strerror or exc}") from exc
+        raise HarnessError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise HarnessError(f"results file {results_path} is not valid JSON: line {exc.lineno}, "
+        raise HarnessError(f"{what} {path} is not valid JSON: line {exc.lineno}, "
                            f"column {exc.colno}: {exc.msg}") from None
-    results = validate_results(doc, source=str(results_path))
+    return raw, validate_results(doc, source=str(path))
+
+
+def compare_path_for(results_path: Path, compare: Path | None, *,
+                     results: dict[str, Any]) -> Path | None:
+    """The compare document a report uses: ``compare`` when given; else
+    ``compare-latest.json`` beside the results when it exists, is another file and the
+    results carry no ``compare`` section of their own; else None."""
+    if compare is not None:
+        return Path(compare)
+    candidate = Path(results_path).parent / COMPARE_LATEST
+    if "compare" in results or not candidate.exists():
+        return None
+    if candidate.resolve() == Path(results_path).resolve():
+        return None
+    return candidate
+
+
+def generate(results_path: Path, ledger_dir: Path, compare: Path | None = None, *,
+             use_compare: bool = True) -> str:
+    """The report text for these inputs.
+
+    ``compare`` is the compare document to render; None looks for ``compare-latest.json``
+    beside the results (:func:`compare_path_for`); ``use_compare=False`` renders none.
+
+    :raises HarnessError: the results, the compare document or a ledger is missing,
+        unreadable or corrupt, or the compare document has no ``compare`` section.
+    """
+    results_path = Path(results_path)
+    raw, results = _read_results(results_path, "results file",
+                                 "run `stageflow-stress run` first")
     ledgers = load_ledgers(Path(ledger_dir))
     sources = [SourceFile(display_path(results_path), raw)]
     sources += [SourceFile(display_path(ledger.path), ledger.raw)
                 for ledger in ledgers.values() if ledger.raw is not None]
+    comparison = None
+    compare_path = compare_path_for(results_path, compare, results=results) if use_compare \
+        else None
+    if compare_path is not None:
+        compare_raw, compare_doc = _read_results(
+            compare_path, "compare file",
+            "run `stageflow-stress compare` first, or pass --no-compare")
+        if "compare" not in compare_doc:
+            raise HarnessError(f"compare file {compare_path} has no 'compare' section (it is "
+                               "not what `stageflow-stress compare` writes); pass another "
+                               "--compare or --no-compare")
+        comparison = Comparison(compare_doc, display_path(compare_path))
+        if compare_path.resolve() != results_path.resolve():
+            sources.append(SourceFile(comparison.path, compare_raw))
     return build_report(
         results,
         {kind: ledgers[kind].entries for kind in KINDS},
         dx_scores=ledgers["dx"].doc.get("scores") or [],
         sources=sources,
+        comparison=comparison,
     )
 
 
 def execute(args: argparse.Namespace) -> int:
-    text = generate(args.results, args.ledger_dir)
+    text = generate(args.results, args.ledger_dir, args.compare, use_compare=not args.no_compare)
     out: Path = args.out
     if args.check:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -170,7 +171,7 @@ def test_hypothesis_evidence_counts_one_attempt_in_the_singular() -> None:
     assert evidence.startswith("baseline passed (1 attempt; checked: ")
 
 
-def test_compare_section_is_rendered_side_by_side_when_present() -> None:
+def _compare_document() -> dict[str, Any]:
     doc = build_results()
     cell = {"status": "pass", "throughput_cps": 3200.0, "p50_ms": 0.5, "p99_ms": 3.0, "lost": 0,
             "dropped": 0, "findings": 0, "skipped": []}
@@ -184,13 +185,102 @@ def test_compare_section_is_rendered_side_by_side_when_present() -> None:
                    "findings", "skipped"],
         "rows": [{"scenario": "baseline", "stageflow_core": cell,
                   "stageflow": {**cell, "status": "fail", "throughput_cps": 1234.0,
-                                "p99_ms": None, "lost": 2, "findings": 3}}],
+                                "p50_ms": None, "p99_ms": None, "lost": 2, "findings": 3}}],
     }
-    text = build_report(doc, {})
+    return doc
+
+
+def test_compare_section_is_rendered_side_by_side_when_present() -> None:
+    text = build_report(_compare_document(), {})
     assert "## 5. Side-by-side comparison" in text
     assert "- stageflow 0.5.1: run `r2` (1 failed)" in text
-    assert ("| baseline | PASS | 3,200 | 3.000 | 0/0 | 0 | FAIL | 1,234 | — | 2/0 | 3 |"
-            in text)
+    assert "| baseline | stageflow_core 0.1.0 | PASS | 3,200 | 0.500 | 3.000 | 0 | 0 | 0 |" in text
+    assert "| baseline | stageflow 0.5.1 | FAIL | 1,234 | — | — | 2 | 0 | 3 |" in text
+    assert "P50/P99 — for baseline (stageflow): no chunk was delivered." in text
+
+
+def test_compare_shows_the_capabilities_a_target_lacked() -> None:
+    doc = _compare_document()
+    doc["compare"]["rows"][0]["stageflow"].update(status="skipped", skipped=["duplex"])
+    text = build_report(doc, {})
+    assert "| Bug findings | Lacks |" in text
+    assert "| baseline | stageflow 0.5.1 | SKIPPED | 1,234 | — | — | 2 | 0 | 3 | duplex |" in text
+
+
+def test_compare_says_why_a_buffer_scenario_has_no_latency() -> None:
+    doc = _compare_document()
+    doc["scenarios"][0]["metrics"]["latency_ms"]["count"] = 0
+    doc["compare"]["rows"][0]["stageflow_core"]["p99_ms"] = None
+    text = build_report(doc, {})
+    assert "P50/P99 — for baseline: chunks are written into a buffer and leave it as bytes" in text
+
+
+def test_report_renders_the_compare_document_next_to_the_results(golden_dir: Path) -> None:
+    text = generate(Path("results.json"), Path("ledgers"))
+    assert ("From `compare-latest.json`: run `20261124T004355Z-5f0fcd` of "
+            "2026-11-24T00:43:55Z") in text
+    assert "| queue_overflow | stageflow 0.5.1 | FAIL |" in text
+
+
+def test_appendix_lists_the_compare_file_with_its_sha256(golden_dir: Path) -> None:
+    import hashlib
+
+    text = generate(Path("results.json"), Path("ledgers"))
+    digest = hashlib.sha256(Path("compare-latest.json").read_bytes()).hexdigest()
+    assert f"| `compare-latest.json` | `{digest}` |" in text
+
+
+def test_compare_option_names_the_compare_file(golden_dir: Path) -> None:
+    Path("compare-latest.json").rename("other.json")
+    text = generate(Path("results.json"), Path("ledgers"), Path("other.json"))
+    assert "From `other.json`: run `20261124T004355Z-5f0fcd`" in text
+
+
+def test_no_compare_leaves_the_comparison_and_its_file_out(golden_dir: Path) -> None:
+    text = generate(Path("results.json"), Path("ledgers"), use_compare=False)
+    assert "Side-by-side" not in text
+    assert "compare-latest.json" not in text
+
+
+def test_results_with_their_own_compare_section_ignore_the_default_file(
+    golden_dir: Path,
+) -> None:
+    write_json_atomic(Path("own.json"), _compare_document())
+    text = generate(Path("own.json"), Path("ledgers"))
+    assert "- stageflow 0.5.1: run `r2` (1 failed)" in text
+    assert "compare-latest.json" not in text
+
+
+def test_check_is_stale_when_the_compare_file_changes(
+    golden_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["report", "--results", "results.json", "--ledger-dir", "ledgers", "--out", "out.md"]
+    assert main(args) == EXIT_OK
+    doc = orjson.loads(Path("compare-latest.json").read_bytes())
+    doc["compare"]["rows"][0]["stageflow"]["findings"] = 9
+    write_json_atomic(Path("compare-latest.json"), doc)
+    capsys.readouterr()
+    assert main([*args, "--check"]) == EXIT_FAIL
+    assert "out.md is stale" in capsys.readouterr().out
+
+
+def test_missing_compare_file_is_bad_input(
+    golden_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["report", "--results", "results.json", "--ledger-dir", "ledgers", "--out", "out.md",
+            "--compare", "nope.json"]
+    assert main(args) == EXIT_USAGE
+    assert "compare file nope.json does not exist" in capsys.readouterr().err
+    assert not Path("out.md").exists()
+
+
+def test_compare_file_without_a_compare_section_is_bad_input(
+    golden_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["report", "--results", "results.json", "--ledger-dir", "ledgers", "--out", "out.md",
+            "--compare", "results.json"]
+    assert main(args) == EXIT_USAGE
+    assert "compare file results.json has no 'compare' section" in capsys.readouterr().err
 
 
 def test_no_compare_section_without_compare() -> None:
