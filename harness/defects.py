@@ -1,0 +1,273 @@
+"""The defect vocabulary: what a finding is, independently of the check that saw it.
+
+A defect is one clause of the streaming contract broken by one component in one
+operation: a :class:`DefectKey` ``(component, operation, property)``, e.g.
+``("ChunkQueue", "close (blocked consumer)", "no_hang")``. The same key is named by every
+part of the harness that can see the defect — the general invariants, the scenarios' own
+checks and the fuzz state machines — so one defect found by several checks is one finding
+(``harness.findings``), with the checks kept as its provenance.
+
+- :data:`PROPERTIES`: the contract properties, each with its one-line "what is wrong", the
+  behaviour expected and a severity.
+- :data:`OPERATIONS`: the operation strings (the call and the situation it was made in).
+  Other operation strings are accepted (a fuzz rule name for an unexpected error, a user's
+  own scenario); these are the ones the built-in checks use.
+- :func:`title`, :func:`expected`, :func:`severity`, :func:`impact`: the words of a finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "COMPONENTS",
+    "OPERATIONS",
+    "PROPERTIES",
+    "DefectKey",
+    "Property",
+    "expected",
+    "impact",
+    "parse_keys",
+    "severity",
+    "title",
+]
+
+COMPONENTS = ("ChunkQueue", "StreamingBuffer", "AudioChunk", "BackpressureMonitor",
+              "StreamingAudioDuplex", "calculate_audio_duration_ms")
+"""The components the built-in checks name (a key may name another)."""
+
+
+@dataclass(frozen=True)
+class Property:
+    """One property of the contract."""
+
+    wrong: str
+    """What is wrong when it is broken: the tail of a finding's title."""
+    expected: str
+    """The behaviour the contract promises."""
+    severity: str
+    """critical / high / medium / low."""
+
+
+PROPERTIES: dict[str, Property] = {
+    "no_hang": Property(
+        "a blocked call never ends",
+        "every wait ends: a blocked put when room appears, the queue closes or its timeout "
+        "expires; a blocked get when an item arrives or the queue closes",
+        "high"),
+    "put_timeout": Property(
+        "put(timeout=) does not end by its timeout",
+        "put(item, timeout=t) returns or raises QueueFull by t", "high"),
+    "no_loss": Property(
+        "an accepted item is never delivered",
+        "every item put is delivered (by get() and by async iteration), or refused or "
+        "dropped with an event", "high"),
+    "fifo": Property(
+        "items are delivered out of order, duplicated or invented",
+        "items are delivered once each, in the order they were put", "high"),
+    "bounds": Property(
+        "holds more than its configured bound",
+        "the queue never holds more than max_size items; the buffer never holds more than "
+        "max_duration_ms of audio", "medium"),
+    "whole_frames": Property(
+        "returns or trims partial audio frames",
+        "every read, drop and overflow trim is a whole number of frames "
+        "(channels x bytes per sample)", "medium"),
+    "no_silent_drop": Property(
+        "drops data without reporting it",
+        "every dropped item is reported by one stream.chunk_dropped event; every trimmed "
+        "byte is reported in stream.buffer_overflow (bytes_dropped)", "medium"),
+    "bad_input_refused": Property(
+        "accepts invalid input or changes state when refusing it",
+        "a chunk of another sample rate, channel count or format, a chunk of partial frames, "
+        "and a negative or NaN duration are refused with ValueError/TypeError, and the "
+        "object is left unchanged", "medium"),
+    "config_refused": Property(
+        "accepts an invalid configuration",
+        "an invalid configuration is refused at construction with ValueError/TypeError "
+        "naming the argument; a valid one is accepted", "medium"),
+    "duration": Property(
+        "reports a wrong duration",
+        "duration = bytes / (bytes per sample x channels) / sample rate x 1000 "
+        "(PCM_16: 2 bytes, PCM_24: 3, PCM_32 and FLOAT_32: 4)", "medium"),
+    "level": Property(
+        "reports a wrong level",
+        "len(queue) and the buffer's level are what the object holds", "low"),
+    "backpressure_visible": Property(
+        "a put waits without stream.producer_blocked",
+        "stream.producer_blocked is emitted when a put starts to wait, not only after",
+        "low"),
+    "underrun_visible": Property(
+        "a short read is not reported as an underrun",
+        "a read that returns less than asked emits stream.buffer_underrun (the buffer is in "
+        "underrun until stream.buffer_recovered)", "low"),
+    "end_of_stream": Property(
+        "a closed, drained queue does not end its consumer",
+        "on a closed, drained queue get() returns None and async iteration ends", "high"),
+    "integrity": Property(
+        "returns audio other than what was added",
+        "reads return the oldest audio held, byte for byte, in order; audio that fits "
+        "within max_duration_ms is kept", "high"),
+    "read_length": Property(
+        "a read returns the wrong amount of audio",
+        "read(d) returns d rounded to a whole frame, or everything held if less", "medium"),
+    "unexpected_error": Property(
+        "raises an undocumented error",
+        "every call either does its job or raises a documented error", "medium"),
+    "outcome": Property(
+        "a call ends in a way the contract does not allow",
+        "every call ends as the contract allows: queued, dropped by the overflow policy, or "
+        "refused with QueueFull/QueueClosed", "medium"),
+}
+"""Property name -> its words. The fuzz machines and the invariants use these names."""
+
+_SITUATIONS = ("queue with room", "full queue", "closed queue")
+_PUTS = ("put", "put_nowait", "put(timeout)")
+_STEPS = (*_PUTS, "get", "get_nowait", "__anext__", "close", "cancel")
+
+OPERATIONS: dict[str, str] = {
+    **{f"{call} ({where})": f"ChunkQueue.{call} on a {where}"
+       for call in _PUTS for where in _SITUATIONS},
+    "put (blocked)": "a put that waited, when it ended",
+    "get": "ChunkQueue.get()", "get_nowait": "ChunkQueue.get_nowait()",
+    "__anext__": "async iteration over a ChunkQueue", "close": "ChunkQueue.close()",
+    **{f"cancel (blocked {kind})": f"cancelling a blocked {kind}"
+       for kind in ("put", "get", "anext")},
+    **{f"{step} (blocked {role})": f"{step} while a {role} was blocked: what should have "
+                                   f"woken it"
+       for step in _STEPS for role in ("producer", "consumer")},
+    "add_chunk": "StreamingBuffer.add_chunk() of a chunk that fits",
+    "add_chunk (overflow)": "StreamingBuffer.add_chunk() beyond max_duration_ms",
+    "add_chunk (overflow trim)": "the audio add_chunk() trims to stay within its bound",
+    "add_chunk (partial frame)": "add_chunk() of a chunk that is not whole frames",
+    "add_chunk (mismatched stream)": "add_chunk() of a chunk of another rate, channel count "
+                                     "or format",
+    "read": "StreamingBuffer.read()", "read (short)": "a read of more than the buffer holds",
+    "read (negative or NaN duration)": "StreamingBuffer.read() with a bad duration",
+    "clear": "StreamingBuffer.clear()",
+    "ChunkQueue()": "constructing a ChunkQueue",
+    "StreamingBuffer()": "constructing a StreamingBuffer",
+    "AudioChunk()": "constructing an AudioChunk",
+    **{f"duration_ms ({fmt})": f"AudioChunk.duration_ms of {fmt} audio"
+       for fmt in ("pcm_16", "pcm_24", "pcm_32", "float_32")},
+    "calculate_audio_duration_ms": "calculate_audio_duration_ms()",
+}
+"""Operation string -> what it means. Built from the fuzz machines' and the invariants'
+use: a call, and in brackets the situation that matters."""
+
+# Expected behaviour where a component or an operation says more than the property alone.
+_EXPECTED: dict[tuple[str, ...], str] = {
+    ("ChunkQueue", "bounds"): "the queue never holds more than max_size items",
+    ("StreamingBuffer", "bounds"): "the buffer never holds more than max_duration_ms of "
+                                   "audio; an oversized chunk keeps only its newest part",
+    ("ChunkQueue", "no_silent_drop"): "every dropped item is reported by exactly one "
+                                      "stream.chunk_dropped event",
+    ("StreamingBuffer", "no_silent_drop"): "every trimmed byte is reported in "
+                                           "stream.buffer_overflow events (bytes_dropped)",
+    ("ChunkQueue", "put (full queue)", "no_hang"):
+        "a put on a full queue that no consumer drains ends: it takes a timeout "
+        "(put(item, timeout=t) raises QueueFull), or close() wakes it with QueueClosed; it "
+        "never waits forever without a trace",
+    ("ChunkQueue", "close (blocked producer)", "no_hang"):
+        "close() wakes every blocked producer: each blocked put raises QueueClosed",
+    ("ChunkQueue", "close (blocked consumer)", "no_hang"):
+        "close() wakes every blocked consumer, however many: each get() ends (None, or the "
+        "end of async iteration) once the remaining items are drained",
+    ("ChunkQueue", "close (blocked producer)", "no_loss"):
+        "close() wakes every blocked producer with QueueClosed; no put that was waiting when "
+        "the queue closed may later accept an item that nobody will read",
+    ("ChunkQueue", "put (closed queue)", "no_loss"):
+        "a put on a closed queue is refused (QueueClosed, or False with "
+        "stream.chunk_dropped); it never accepts an item that nobody will read",
+}
+
+_IMPACT = {
+    "critical": "the stream corrupts or loses data, or stops, for every user",
+    "high": "a stream can stall, lose or corrupt data with no error",
+    "medium": "the stream misbehaves or hides a problem under these inputs",
+    "low": "operators see a wrong picture of the stream (telemetry or levels)",
+}
+
+
+@dataclass(frozen=True, order=True)
+class DefectKey:
+    """The identity of a defect: which clause of the contract, broken where.
+
+    :raises ValueError: an empty component or operation, or a property not in
+        :data:`PROPERTIES`.
+    """
+
+    component: str
+    operation: str
+    property: str
+
+    def __post_init__(self) -> None:
+        for name in ("component", "operation", "property"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"DefectKey.{name} must be a non-empty string, got {value!r}")
+        if self.property not in PROPERTIES:
+            raise ValueError(f"DefectKey.property {self.property!r} is not one of "
+                             f"{', '.join(PROPERTIES)}")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"component": self.component, "operation": self.operation,
+                "property": self.property}
+
+    @classmethod
+    def of(cls, value: Any) -> DefectKey:
+        """A key from a key, a ``{component, operation, property}`` mapping or a
+        ``(component, operation, property)`` sequence (what scenarios pass).
+
+        :raises ValueError: any other shape, or a bad field (see the class).
+        """
+        if isinstance(value, DefectKey):
+            return value
+        if isinstance(value, Mapping):
+            try:
+                return cls(value["component"], value["operation"], value["property"])
+            except KeyError as exc:
+                raise ValueError(f"defect key {dict(value)!r} has no {exc.args[0]!r}") from None
+        if isinstance(value, (tuple, list)) and len(value) == 3:
+            return cls(*value)
+        raise ValueError(f"a defect key is (component, operation, property), got {value!r}")
+
+
+def parse_keys(values: Iterable[Any] | None) -> tuple[DefectKey, ...]:
+    """Distinct keys, in order, from what :meth:`DefectKey.of` accepts.
+
+    :raises ValueError: one of them is not a key.
+    """
+    return tuple(dict.fromkeys(DefectKey.of(v) for v in values or ()))
+
+
+def title(key: DefectKey) -> str:
+    """``"ChunkQueue.close (blocked consumer): a blocked call never ends"``.
+
+    An operation that starts with its component's name (a constructor, a function) is not
+    prefixed again: ``"ChunkQueue(): accepts an invalid configuration"``.
+    """
+    where = key.operation if key.operation.startswith(key.component) else \
+        f"{key.component}.{key.operation}"
+    return f"{where}: {PROPERTIES[key.property].wrong}"
+
+
+def expected(key: DefectKey) -> str:
+    """The behaviour the contract promises for this key (most specific wording known)."""
+    for lookup in ((key.component, key.operation, key.property),
+                   (key.component, key.property)):
+        if lookup in _EXPECTED:
+            return _EXPECTED[lookup]
+    return PROPERTIES[key.property].expected
+
+
+def severity(key: DefectKey) -> str:
+    """critical / high / medium / low, from the property."""
+    return PROPERTIES[key.property].severity
+
+
+def impact(level: str) -> str:
+    """What a defect of severity ``level`` does to a user's stream."""
+    return _IMPACT.get(level, _IMPACT["medium"])
