@@ -101,11 +101,16 @@ def _ratio(value: Any, digits: int = 4) -> str:
     return "—" if number is None else f"{number:.{digits}f}"
 
 
-def _bytes(value: Any) -> str:
+def _bytes(value: Any, unit: str = "") -> str:
+    """Bytes in MiB (one decimal) from 1 MiB up, in KiB below, in bytes below 1 KiB."""
     number = _num(value)
     if number is None:
         return "—"
-    return f"{number / 1048576:,.1f} MiB"
+    if abs(number) >= 1048576:
+        return f"{number / 1048576:,.1f} MiB{unit}"
+    if abs(number) >= 1024:
+        return f"{number / 1024:,.0f} KiB{unit}"
+    return f"{number:,.0f} B{unit}"
 
 
 def _duration(value: Any) -> str:
@@ -243,7 +248,7 @@ def _peak_rate(scenarios: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 _BUFFER_NOTE = ("chunks are written into a buffer and leave it as bytes, so no chunk has a "
-                "receipt time to measure: see Service levels")
+                "receipt time to measure: see Service levels and Queue depth and buffer level")
 
 
 def _writes_into_buffer(scenario: Mapping[str, Any] | None) -> bool:
@@ -316,7 +321,10 @@ def _key_metrics(results: Mapping[str, Any]) -> list[str]:
         ("Scenario runs", f"{len(scenarios)} ({status_text or 'none'})"),
     ]
     for key, label in (("sent", "Chunks sent"), ("delivered", "Chunks delivered"),
-                       ("dropped", "Chunks dropped (with event)"), ("lost", "Chunks lost"),
+                       ("dropped", "Chunks dropped (with event)"),
+                       ("refused", "Chunks refused (the put raised)"),
+                       ("stranded", "Chunks stranded (in a queue at the deadline)"),
+                       ("lost", "Chunks lost"),
                        ("duplicated", "Chunks duplicated")):
         total = _total(scenarios, key)
         if total is not None:
@@ -330,7 +338,7 @@ def _key_metrics(results: Mapping[str, Any]) -> list[str]:
             rows.append((f"Worst {label} latency", f"{_ms(worst[0])} ms ({worst[1]})"))
     memory = _max_by(scenarios, "memory", "peak_bytes")
     if memory:
-        rows.append(("Peak memory", f"{_bytes(memory[0])} ({memory[1]})"))
+        rows.append(("Peak RSS (harness process)", f"{_bytes(memory[0])} ({memory[1]})"))
     reference = _num(_get(results, "reference", "asyncio_queue_items_per_s"))
     if reference is not None:
         rows.append(("Reference asyncio.Queue", f"{_rate(reference)} items/s (same run)"))
@@ -385,7 +393,8 @@ def _test_results(results: Mapping[str, Any]) -> list[str]:
             _label(s, repeated), s.get("category"), ", ".join(s.get("hypotheses") or []) or None,
             s["status"].upper(),
             _duration(s.get("duration_ms")), _count(m.get("sent")),
-            _count(m.get("delivered")), _count(m.get("dropped")), _count(m.get("lost")),
+            _count(m.get("delivered")), _count(m.get("dropped")), _count(m.get("refused")),
+            _count(m.get("stranded")), _count(m.get("lost")),
             _rate(m.get("throughput_cps")),
             _ms(_get(m, "latency_ms", "p99")) if _get(m, "latency_ms", "count") else "—",
         ))
@@ -394,10 +403,23 @@ def _test_results(results: Mapping[str, Any]) -> list[str]:
         return [*lines, "No scenario ran.", ""]
     lines += _table(
         ("Scenario", "Category", "Hypotheses", "Status", "Duration", "Sent", "Delivered",
-         "Dropped", "Lost", "Chunks/s", "P99 ms"),
-        rows, "lllllrrrrrr",
+         "Dropped", "Refused", "Stranded", "Lost", "Delivered chunks/s", "P99 latency ms"),
+        rows, "lllllrrrrrrrr",
     )
-    lines.append("")
+    lines += ["", "Dropped: with a `stream.chunk_dropped` event. Refused: the put raised to the "
+              "producer (timeout, rejected, closed, error) or was cancelled at the deadline. "
+              "Stranded: still in a queue when the scenario was cut at its deadline. Lost: "
+              "vanished with none of these.", ""]
+    into_buffer = [_label(s, repeated) for s in scenarios if _writes_into_buffer(s)]
+    if into_buffer:
+        lines += [f"{', '.join(into_buffer)} write chunks into a buffer: Delivered counts the "
+                  "writes it accepted, and they have no per-chunk latency (see Performance "
+                  "Analysis).", ""]
+    undelivered = [_label(s, repeated) for s in scenarios if s["status"] != "skipped"
+                   and not _get(s, "metrics", "latency_ms", "count")
+                   and not _writes_into_buffer(s)]
+    if undelivered:
+        lines += [f"{', '.join(undelivered)}: no chunk was delivered, so no latency.", ""]
     problems = [s for s in scenarios if s["status"] != "pass"]
     if problems:
         lines += ["### What did not pass", ""]
@@ -488,46 +510,146 @@ def _performance(results: Mapping[str, Any]) -> list[str]:
     reference = _num(_get(results, "reference", "asyncio_queue_items_per_s"))
     lines = ["## Performance Analysis", "", *_throughput(scenarios, reference, repeated)]
 
-    for key, title, note in (
+    lines += _percentiles(scenarios, repeated)
+    lines += _memory(scenarios, repeated)
+    lines += _service_levels(scenarios, repeated)
+    lines += _levels(scenarios, repeated)
+    lines += _events(scenarios, repeated)
+    return lines
+
+
+def _no_latency(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]:
+    """Why some scenarios have no latency: one line per reason, naming them."""
+    silent = [s for s in scenarios if not _get(s, "metrics", "latency_ms", "count")
+              and s["status"] != "skipped"]
+    into_buffer = [_label(s, repeated) for s in silent if _writes_into_buffer(s)]
+    undelivered = [_label(s, repeated) for s in silent if not _writes_into_buffer(s)]
+    lines = []
+    if into_buffer:
+        lines.append(f"No latency for {', '.join(into_buffer)}: {_BUFFER_NOTE}.")
+    if undelivered:
+        lines.append(f"No latency for {', '.join(undelivered)}: no chunk was delivered.")
+    return lines
+
+
+def _no_service(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]:
+    names = [_label(s, repeated) for s in scenarios
+             if isinstance(_get(s, "metrics", "service_ms"), Mapping)
+             and not _get(s, "metrics", "service_ms", "count") and s["status"] != "skipped"]
+    return [f"No service time for {', '.join(names)}: no put completed."] if names else []
+
+
+def _percentiles(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]:
+    lines: list[str] = []
+    for key, title, note, missing in (
         ("latency_ms", "Latency",
          "From each chunk's intended send time to its receipt (coordinated omission "
-         "corrected), in milliseconds."),
+         "corrected), in milliseconds.", _no_latency(scenarios, repeated)),
         ("service_ms", "Service time",
-         "From the actual put to receipt, in milliseconds."),
+         "How long each put (for a buffer: each write) took, from its start to its return, "
+         "whatever its outcome (a put that timed out after 10 ms took 10 ms), in milliseconds.",
+         _no_service(scenarios, repeated)),
     ):
         rows = []
         for s in scenarios:
             stats = _get(s, "metrics", key)
-            if not isinstance(stats, Mapping):
-                continue
-            has = bool(stats.get("count"))
-            rows.append((_label(s, repeated), _count(stats.get("count")),
-                         *(_ms(stats.get(p)) if has else "—"
-                           for p in ("p50", "p95", "p99", "p999", "max", "mean"))))
+            if isinstance(stats, Mapping) and stats.get("count"):
+                rows.append((_label(s, repeated), _count(stats.get("count")),
+                             *(_ms(stats.get(p)) for p in ("p50", "p95", "p99", "p999", "max",
+                                                          "mean"))))
+        if not rows and not missing:
+            continue
+        lines += [f"### {title}", "", note, ""]
         if rows:
-            lines += [f"### {title}", "", note, "",
-                      *_table(("Scenario", "Samples", "P50", "P95", "P99", "P99.9", "Max",
+            lines += [*_table(("Scenario", "Samples", "P50", "P95", "P99", "P99.9", "Max",
                                "Mean"), rows, "lrrrrrrr"), ""]
+        for line in missing:
+            lines += [line, ""]
+    return lines
 
+
+def _memory(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]:
     rows = [(_label(s, repeated), _bytes(_get(s, "metrics", "memory", "peak_bytes")),
-             _count(_get(s, "metrics", "memory", "growth_bytes_per_s")))
+             _bytes(_get(s, "metrics", "memory", "growth_bytes")),
+             _bytes(_get(s, "metrics", "memory", "growth_bytes_per_s"), "/s"))
             for s in scenarios if isinstance(_get(s, "metrics", "memory"), Mapping)]
-    if rows:
-        lines += ["### Memory", "",
-                  *_table(("Scenario", "Peak", "Growth (bytes/s)"), rows, "lrr"), ""]
+    if not rows:
+        return []
+    return ["### Memory", "",
+            "Resident memory (RSS) of the whole harness process, target included, sampled "
+            "while the scenario ran. Growth: peak minus the first sample. Trend: least-squares "
+            "slope over the scenario.", "",
+            *_table(("Scenario", "Peak RSS", "Growth", "Trend"), rows, "lrrr"), ""]
 
+
+def _service_levels(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]:
     rows = []
     for s in scenarios:
         slo = _get(s, "metrics", "slo")
         if isinstance(slo, Mapping):
+            drop_ratio = _num(slo.get("drop_ratio"))
             rows.append((_label(s, repeated), _count(slo.get("underruns")),
-                         _ms(slo.get("underrun_ms")), _ratio(slo.get("drop_ratio")),
-                         _ms(slo.get("recovery_ms")), _ms(slo.get("loop_lag_ms_max"))))
-    if rows:
-        lines += ["### Service levels", "",
-                  *_table(("Scenario", "Underruns", "Underrun ms", "Drop ratio", "Recovery ms",
-                           "Max loop lag ms"), rows, "lrrrrr"), ""]
-    return lines
+                         _ms(slo.get("underrun_ms")), _ms(slo.get("recovery_ms")),
+                         _percent(drop_ratio, 1.0) if drop_ratio is not None else None,
+                         _ms(slo.get("loop_lag_ms_p99")), _ms(slo.get("loop_lag_ms_max"))))
+    if not rows:
+        return []
+    return ["### Service levels", "",
+            "Underruns: episodes of short reads by the real-time playout clock; underrun ms: "
+            "the audio missing from them (silence heard); longest recovery: from an underrun's "
+            "first short read to the next full read (— when no underrun ended). Dropped: "
+            "chunks dropped with a `stream.chunk_dropped` event, as a share of chunks sent. "
+            "Loop lag: how late the harness's sampling timer woke up on the event loop.", "",
+            *_table(("Scenario", "Underruns", "Underrun ms", "Longest recovery ms", "Dropped",
+                     "Loop lag P99 ms", "Loop lag max ms"), rows, "lrrrrrr"), ""]
+
+
+_LEVELS = {"queue_depth.": ("queue", "chunks", 0), "buffer_ms.": ("buffer", "ms of audio", 1)}
+"""Series prefix -> what is sampled, its unit, and the decimals its values are shown with."""
+
+
+def _levels(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]:
+    """Queue depth and buffer level over each scenario, from the sampled series."""
+    rows = []
+    for s in scenarios:
+        series = _get(s, "metrics", "series")
+        if not isinstance(series, Mapping):
+            continue
+        for name in sorted(series):
+            prefix = next((p for p in _LEVELS if str(name).startswith(p)), None)
+            stats = series[name]
+            if prefix is None or not isinstance(stats, Mapping) or not stats.get("count"):
+                continue
+            kind, unit, digits = _LEVELS[prefix]
+            rows.append((_label(s, repeated), f"{kind} `{str(name)[len(prefix):]}`", unit,
+                         *(_fixed(stats.get(k), 1 if k == "mean" else digits)
+                           for k in ("min", "mean", "p99", "max", "last"))))
+    if not rows:
+        return []
+    return ["### Queue depth and buffer level", "",
+            "Sampled on the event loop while the scenario ran: chunks waiting in each queue, "
+            "milliseconds of audio held by each buffer.", "",
+            *_table(("Scenario", "Of", "Unit", "Min", "Mean", "P99", "Max", "Last"), rows,
+                    "lllrrrrr"), ""]
+
+
+def _events(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]:
+    rows = []
+    for s in scenarios:
+        events = _get(s, "metrics", "events")
+        if isinstance(events, Mapping):
+            rows.append((_label(s, repeated), ", ".join(
+                f"`{name}` {_count(events[name])}" for name in sorted(events)) or "none"))
+    if not rows:
+        return []
+    return ["### Telemetry events", "",
+            "Events the target emitted during each scenario, with their counts.", "",
+            *_table(("Scenario", "Events"), rows), ""]
+
+
+def _fixed(value: Any, digits: int) -> str:
+    number = _num(value)
+    return "—" if number is None else f"{number:,.{digits}f}"
 
 
 def _compare_row(scenario: Any, target: Mapping[str, Any], cell: Any,

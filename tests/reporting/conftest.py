@@ -44,7 +44,8 @@ def build_scenario(
         "name": name, "category": category, "hypotheses": ["H1"], "status": status,
         "duration_ms": 812.3, "repeat_index": repeat_index, "seed": seed, "params": {},
         "metrics": {
-            "sent": count, "delivered": count - lost, "dropped": 0, "lost": lost,
+            "sent": count, "delivered": count - lost, "dropped": 0, "refused": 0, "stranded": 0,
+            "lost": lost,
             "duplicated": 0, "throughput_cps": throughput,
             "latency_ms": _latency(p99, count), "service_ms": _latency(p99 / 10, count),
             "latency_hdr": "HISTFAAA", "service_hdr": "HISTFAAA",

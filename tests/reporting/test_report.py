@@ -171,6 +171,61 @@ def test_hypothesis_evidence_counts_one_attempt_in_the_singular() -> None:
     assert evidence.startswith("baseline passed (1 attempt; checked: ")
 
 
+def _buffer_scenario() -> dict[str, Any]:
+    """A scenario that writes into a buffer, as the runner records it: writes accepted
+    count as delivered, and there is no per-chunk latency."""
+    scenario = build_scenario("buffer_underrun", count=40)
+    scenario["metrics"]["latency_ms"] = {"count": 0, "max": 0.0, "mean": 0.0, "p50": 0.0,
+                                         "p95": 0.0, "p99": 0.0, "p999": 0.0}
+    scenario["metrics"]["series"] = {
+        "buffer_ms.buffer_16000x1": {"count": 968, "last": 0.0, "max": 270.0, "mean": 125.5,
+                                     "min": 0.0, "p99": 270.0, "points": []},
+        "loop_lag_ms": {"count": 826, "last": 0.2, "max": 3.2, "mean": 0.2, "min": 0.05,
+                        "p99": 1.0, "points": []},
+    }
+    scenario["metrics"]["events"] = {"stream.buffer_underrun": 1, "stream.buffer_recovered": 1}
+    return scenario
+
+
+def test_buffer_scenario_says_why_it_has_no_latency_instead_of_a_row_of_dashes() -> None:
+    text = build_report(build_results([build_scenario("baseline"), _buffer_scenario()]), {})
+    latency = text[text.index("### Latency"):text.index("### Service time")]
+    assert "| buffer_underrun |" not in latency
+    assert ("No latency for buffer_underrun: chunks are written into a buffer and leave it as "
+            "bytes") in latency
+    assert ("buffer_underrun write chunks into a buffer: Delivered counts the writes it "
+            "accepted") in text
+
+
+def test_refused_and_stranded_chunks_are_counted_apart_from_dropped_and_lost() -> None:
+    scenario = build_scenario("queue_overflow", count=520)
+    scenario["metrics"].update(delivered=189, dropped=250, refused=30, stranded=50, lost=1)
+    text = build_report(build_results([scenario]), {})
+    assert "| 520 | 189 | 250 | 30 | 50 | 1 |" in text
+    assert "| Chunks refused (the put raised) | 30 |" in text
+
+
+def test_buffer_level_and_queue_depth_come_from_the_sampled_series() -> None:
+    text = build_report(build_results([_buffer_scenario()]), {})
+    assert ("| buffer_underrun | buffer `buffer_16000x1` | ms of audio | 0.0 | 125.5 | 270.0 "
+            "| 270.0 | 0.0 |") in text
+    assert "`loop_lag_ms`" not in text
+
+
+def test_telemetry_events_are_listed_with_their_counts() -> None:
+    text = build_report(build_results([_buffer_scenario()]), {})
+    assert ("| buffer_underrun | `stream.buffer_recovered` 1, `stream.buffer_underrun` 1 |"
+            in text)
+
+
+def test_memory_is_shown_in_units_that_fit_its_size() -> None:
+    scenario = build_scenario("baseline")
+    scenario["metrics"]["memory"] = {"peak_bytes": 47_452_160, "growth_bytes": 32_768,
+                                     "growth_bytes_per_s": -1_197_393.5}
+    text = build_report(build_results([scenario]), {})
+    assert "| baseline | 45.3 MiB | 32 KiB | -1.1 MiB/s |" in text
+
+
 def _compare_document() -> dict[str, Any]:
     doc = build_results()
     cell = {"status": "pass", "throughput_cps": 3200.0, "p50_ms": 0.5, "p99_ms": 3.0, "lost": 0,
