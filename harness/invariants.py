@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.defects import DefectKey
 from harness.metrics import nearest_rank
 from mocks.trace import Trace
 
@@ -105,7 +106,14 @@ def _name_keys(keys: Iterable[int], total: int | None = None) -> str:
 
 @dataclass(frozen=True)
 class Verdict:
-    """One invariant's outcome. ``detail`` is one line naming counts and chunk ids."""
+    """One invariant's outcome. ``detail`` is one line naming counts and chunk ids.
+
+    A failed verdict names the defects it saw in ``defects`` (one check can see several:
+    chunks of another rate and chunks of partial frames are two). Whatever it saw that no
+    key names is in ``unattributed`` (and, for a hang, the await chains of those tasks in
+    ``unattributed_stack``): findings file that part under the check itself. A failed
+    verdict without ``defects`` is filed wholly under the check.
+    """
 
     name: str
     passed: bool
@@ -114,6 +122,9 @@ class Verdict:
     reproduction: str | None = None
     hypotheses: tuple[str, ...] = ()
     """The hypotheses this check bears on (see :data:`INVARIANT_HYPOTHESES`)."""
+    defects: tuple[DefectKey, ...] = ()
+    unattributed: str | None = None
+    unattributed_stack: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "passed": self.passed, "detail": self.detail,
@@ -122,6 +133,12 @@ class Verdict:
             out["stack"] = self.stack
         if self.reproduction:
             out["reproduction"] = self.reproduction
+        if self.defects and not self.passed:
+            out["defects"] = [key.as_dict() for key in self.defects]
+            if self.unattributed:
+                out["unattributed"] = self.unattributed
+            if self.unattributed_stack:
+                out["unattributed_stack"] = self.unattributed_stack
         return out
 
 
@@ -134,6 +151,10 @@ class HungTask:
     """One line: ``file:line in function: source`` of the innermost await."""
     stack: str
     """The await chain, outermost first, one frame per line."""
+    queue: str | None = None
+    """The watched queue it waits on, when the harness could tell."""
+    call: str | None = None
+    """The queue method it waits in (``put``, ``get``, ``__anext__``...), with ``queue``."""
 
 
 def _i64(values: Any = ()) -> np.ndarray:
@@ -258,6 +279,9 @@ class Expectations:
     """Chunks left in watched queues are accounted for (set when the scenario was cut)."""
     latency_p99_ms: float | None = None
     """``latency_bounded``: P99 latency (from the intended send time) must not exceed it."""
+    closed: dict[str, int] = field(default_factory=dict)
+    """Watched queue name -> perf_counter_ns when the scenario began to close it
+    (``ctx.closed``): a task still waiting on it at the deadline was not woken by close()."""
 
 
 # --- accounting ---------------------------------------------------------------------------
@@ -283,6 +307,8 @@ class Accounting:
     drop_events: int
     dropped_but_delivered: int
     """Drop events naming a chunk that was nonetheless delivered (false telemetry)."""
+    lost_candidates: np.ndarray = field(default_factory=_i64, repr=False, compare=False)
+    """Every key of ``lost_keys`` (not cut at 64): the chunks to explain."""
 
 
 def account(obs: Observations, *, stranded_ok: bool = False) -> Accounting:
@@ -347,7 +373,95 @@ def _account(obs: Observations, stranded_ok: bool) -> Accounting:
         duplicate_keys=tuple(int(k) for k in duplicate_keys[:64]),
         drop_events=len(drops),
         dropped_but_delivered=dropped_but_delivered,
+        lost_candidates=np.asarray(lost_keys, dtype=np.int64),
     )
+
+
+# --- which defect a check saw ----------------------------------------------------------------
+
+_QUEUE_FIFO = DefectKey("ChunkQueue", "get", "fifo")
+_QUEUE_BOUNDS = DefectKey("ChunkQueue", "put (full queue)", "bounds")
+_BUFFER_BOUNDS = DefectKey("StreamingBuffer", "add_chunk (overflow)", "bounds")
+_READ_FRAMES = DefectKey("StreamingBuffer", "read", "whole_frames")
+_TRIM_FRAMES = DefectKey("StreamingBuffer", "add_chunk (overflow trim)", "whole_frames")
+_PUT_HANG = DefectKey("ChunkQueue", "put (full queue)", "no_hang")
+_CLOSE_PRODUCER_HANG = DefectKey("ChunkQueue", "close (blocked producer)", "no_hang")
+_CLOSE_CONSUMER_HANG = DefectKey("ChunkQueue", "close (blocked consumer)", "no_hang")
+_CLOSE_PRODUCER_LOSS = DefectKey("ChunkQueue", "close (blocked producer)", "no_loss")
+_CLOSED_PUT_LOSS = DefectKey("ChunkQueue", "put (closed queue)", "no_loss")
+_BLOCKED_UNSEEN = DefectKey("ChunkQueue", "put (full queue)", "backpressure_visible")
+_FULL_DROP_SILENT = DefectKey("ChunkQueue", "put (full queue)", "no_silent_drop")
+_CLOSED_DROP_SILENT = DefectKey("ChunkQueue", "put (closed queue)", "no_silent_drop")
+_SERIES_KEYS = {"read_bytes": _READ_FRAMES, "dropped_bytes": _TRIM_FRAMES}
+"""Trace series (before the first dot) whose lengths are a buffer's reads / overflow trims."""
+
+
+def _after_close(expect: Expectations, start_ns: np.ndarray) -> np.ndarray:
+    """Per put start: 1 when it started on a closed queue (every watched queue had been
+    closed), 0 when no queue had been closed yet, -1 when it cannot be told (sends do not
+    say which of several queues they went to)."""
+    out = np.full(start_ns.size, -1, dtype=np.int8)
+    if not expect.closed:
+        out[:] = 0
+        return out
+    times = np.asarray(list(expect.closed.values()), dtype=np.int64)
+    out[start_ns < times.min()] = 0
+    if set(expect.closed) >= set(expect.queues):
+        out[start_ns >= times.max()] = 1
+    return out
+
+
+def _closed_while_waiting(expect: Expectations, start_ns: np.ndarray,
+                          end_ns: np.ndarray) -> np.ndarray:
+    """Per put: a watched queue began to close while it was waiting."""
+    hit = np.zeros(start_ns.size, dtype=bool)
+    for t in expect.closed.values():
+        hit |= (start_ns < t) & (t <= end_ns)
+    return hit
+
+
+def _explain_lost(obs: Observations, expect: Expectations,
+                  acc: Accounting) -> tuple[tuple[DefectKey, ...], str | None]:
+    """The defects behind lost chunks, where the close of a queue explains them: an item
+    whose put was waiting when its queue closed, or that a closed queue accepted, and that
+    nobody read. ``((), None)`` when nothing (or not all, unambiguously) can be explained."""
+    candidates = acc.lost_candidates
+    if not expect.closed or candidates.size == 0:
+        return (), None
+    keys = obs.send_keys
+    order = np.argsort(keys, kind="stable")
+    pos = np.clip(np.searchsorted(keys[order], candidates, side="right") - 1, 0,
+                  max(keys.size - 1, 0))
+    index = order[pos]  # each candidate's last send
+    queued = obs.send_outcome[index] == "queued"
+    straddled = queued & _closed_while_waiting(expect, obs.send_start[index],
+                                               obs.send_end[index])
+    after = queued & ~straddled & (_after_close(expect, obs.send_start[index]) == 1)
+    other = int(candidates.size - straddled.sum() - after.sum())
+    unexplained = other if acc.exact else other - acc.dropped  # drops hide among the rest
+    if unexplained < 0:
+        return (), None
+    found = tuple(key for key, hits in ((_CLOSE_PRODUCER_LOSS, straddled),
+                                        (_CLOSED_PUT_LOSS, after)) if hits.any())
+    if not found:
+        return (), None
+    rest = f"{unexplained} lost chunks not explained by a close" if unexplained else None
+    return found, rest
+
+
+def _hang_key(task: HungTask, expect: Expectations) -> DefectKey | None:
+    """The defect a task still blocked at the deadline shows, when it waits in a watched
+    queue: a producer in put() is woken by nothing on an open queue (no timeout) or was not
+    woken by close(); a consumer in get() was not woken by close() (on an open queue it
+    waits for a producer: the scenario's business, not the target's)."""
+    if task.queue is None or not task.call:
+        return None
+    closed = task.queue in expect.closed
+    if task.call.startswith("put"):
+        return _CLOSE_PRODUCER_HANG if closed else _PUT_HANG
+    if task.call.startswith("get") or task.call in ("__anext__", "anext"):
+        return _CLOSE_CONSUMER_HANG if closed else None
+    return None
 
 
 # --- the checks ---------------------------------------------------------------------------
@@ -371,7 +485,8 @@ def check_none_lost(obs: Observations, expect: Expectations) -> Verdict | None:
                   f"{acc.drop_events} drop events, {acc.refused} refused, {acc.stranded} "
                   f"still queued; undelivered without exception: "
                   f"{_name_keys(acc.lost_keys, acc.lost + acc.dropped)}")
-    return Verdict("none_lost", False, detail)
+    defects, rest = _explain_lost(obs, expect, acc)
+    return Verdict("none_lost", False, detail, defects=defects, unattributed=rest)
 
 
 def check_none_duplicated(obs: Observations, expect: Expectations) -> Verdict | None:
@@ -386,7 +501,8 @@ def check_none_duplicated(obs: Observations, expect: Expectations) -> Verdict | 
     if acc.unknown:
         problems.append(f"{acc.unknown} receipts of chunks never sent")
     if problems:
-        return Verdict("none_duplicated", False, "; ".join(problems))
+        return Verdict("none_duplicated", False, "; ".join(problems),
+                       defects=(_QUEUE_FIFO,) if expect.queues else ())
     return Verdict("none_duplicated", True, f"{obs.recv_seq.size} receipts, all distinct")
 
 
@@ -410,7 +526,8 @@ def check_fifo_per_producer(obs: Observations, expect: Expectations) -> Verdict 
     if count:
         more = f" and {count - len(out_of_order)} more" if count > len(out_of_order) else ""
         return Verdict("fifo_per_producer", False,
-                       f"{count} receipts out of order: {', '.join(out_of_order)}{more}")
+                       f"{count} receipts out of order: {', '.join(out_of_order)}{more}",
+                       defects=(_QUEUE_FIFO,) if expect.queues else ())
     producers = int(np.unique(obs.recv_producer).size)
     return Verdict("fifo_per_producer", True,
                    f"{obs.recv_seq.size} receipts from {producers} producers in order")
@@ -440,12 +557,14 @@ def check_bounds_held(obs: Observations, expect: Expectations) -> Verdict | None
         return None
     breaches: list[str] = []
     held: list[str] = []
+    defects: list[DefectKey] = []
     for name, max_size in bounded_queues.items():
         peaks = _queue_peaks(obs, name, expect)
         peak = max(peaks.values(), default=0.0)
         how = ", ".join(f"{k} {v:g}" for k, v in peaks.items()) or "no samples"
         if peak > max_size:
             breaches.append(f"{name} depth {peak:g} > max_size {max_size} ({how})")
+            defects.append(_QUEUE_BOUNDS)
         else:
             held.append(f"{name} peak {peak:g}/{max_size}")
     for name, max_ms in bounded_buffers.items():
@@ -455,10 +574,12 @@ def check_bounds_held(obs: Observations, expect: Expectations) -> Verdict | None
             over = int((levels > max_ms * (1 + 1e-9) + 1e-9).sum())
             breaches.append(f"{name} level {peak:.3f} ms > max {max_ms:g} ms "
                             f"in {over} of {levels.size} samples")
+            defects.append(_BUFFER_BOUNDS)
         else:
             held.append(f"{name} peak {peak:.1f}/{max_ms:g} ms")
     if breaches:
-        return Verdict("bounds_held", False, "; ".join(breaches))
+        return Verdict("bounds_held", False, "; ".join(breaches),
+                       defects=tuple(dict.fromkeys(defects)))
     return Verdict("bounds_held", True, "; ".join(held))
 
 
@@ -467,6 +588,8 @@ def check_whole_frames(obs: Observations, expect: Expectations) -> Verdict | Non
     if not expect.frames:
         return None
     broken: list[str] = []
+    defects: list[DefectKey] = []
+    unnamed: list[str] = []
     total = 0
     for series, frame_bytes in expect.frames.items():
         _t, lengths = obs.series(series)
@@ -477,8 +600,15 @@ def check_whole_frames(obs: Observations, expect: Expectations) -> Verdict | Non
             more = f" and {bad.size - _SHOWN} more" if bad.size > _SHOWN else ""
             broken.append(f"{bad.size} of {lengths.size} {series} not a multiple of "
                           f"{frame_bytes} B: {shown}{more}")
+            key = _SERIES_KEYS.get(series.split(".")[0])
+            if key is None:
+                unnamed.append(broken[-1])
+            else:
+                defects.append(key)
     if broken:
-        return Verdict("whole_frames", False, "; ".join(broken))
+        return Verdict("whole_frames", False, "; ".join(broken),
+                       defects=tuple(dict.fromkeys(defects)),
+                       unattributed="; ".join(unnamed) or None)
     return Verdict("whole_frames", True, f"{total} lengths, all whole frames")
 
 
@@ -491,9 +621,17 @@ def check_no_hang(obs: Observations, expect: Expectations) -> Verdict:
     abandoned = (f"; {len(expect.abandoned)} ignored cancellation: "
                  f"{', '.join(expect.abandoned[:_SHOWN])}" if expect.abandoned else "")
     stack = "\n\n".join(f"{task.name}:\n{task.stack}" for task in expect.hung)
+    keys = [_hang_key(task, expect) for task in expect.hung]
+    defects = tuple(dict.fromkeys(k for k in keys if k is not None))
+    unplaced = [task for task, key in zip(expect.hung, keys, strict=True) if key is None]
+    rest = rest_stack = None
+    if defects and unplaced:
+        rest = "; ".join(f"{task.name} in {task.where}" for task in unplaced[:_SHOWN])
+        rest_stack = "\n\n".join(f"{task.name}:\n{task.stack}" for task in unplaced)
     return Verdict("no_hang", False,
                    f"{len(expect.hung)} tasks still blocked{deadline}: {names}{abandoned}",
-                   stack=stack)
+                   stack=stack, defects=defects, unattributed=rest,
+                   unattributed_stack=rest_stack)
 
 
 def check_memory_bounded(obs: Observations, expect: Expectations) -> Verdict | None:
@@ -524,6 +662,8 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
     if obs.send_seq.size == 0:
         return None
     problems: list[str] = []
+    defects: list[DefectKey] = []
+    unnamed: list[str] = []
     checked: list[str] = []
     outcome = obs.send_outcome
     returned_false = int((outcome == "dropped").sum())
@@ -533,10 +673,18 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
         if drop_events < returned_false:
             problems.append(f"{returned_false - drop_events} puts returned False without "
                             f"{DROP_EVENT} ({drop_events} events)")
+            where = set(_after_close(expect, obs.send_start[outcome == "dropped"]).tolist())
+            if where == {1}:
+                defects.append(_CLOSED_DROP_SILENT)
+            elif where == {0}:
+                defects.append(_FULL_DROP_SILENT)
+            else:
+                unnamed.append(problems[-1])
     acc = account(obs, stranded_ok=expect.stranded_ok)
     if acc.dropped_but_delivered:
         problems.append(f"{acc.dropped_but_delivered} {DROP_EVENT} events name chunks that "
                         f"were delivered")
+        unnamed.append(problems[-1])
 
     threshold_ns = int(expect.blocked_threshold_ms * 1e6)
     duration = obs.send_end - obs.send_start
@@ -560,6 +708,7 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
                 f"{late.size} of {blocked.size} puts blocked (up to {worst:.0f} ms) without "
                 f"{BLOCKED_EVENT} while blocked: {', '.join(ids[:_SHOWN])}"
                 + (f" and {late.size - _SHOWN} more" if late.size > _SHOWN else ""))
+            defects.append(_BLOCKED_UNSEEN)
     paused = int((slow & (obs.send_full == 0)).sum())
     if paused:
         checked.append(f"{paused} slow puts that started with room (not judged)")
@@ -569,8 +718,10 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
         timeout_events = len(obs.events_named(TIMEOUT_EVENT))
         if timeout_events < timeouts:
             problems.append(f"{timeouts - timeout_events} put timeouts without {TIMEOUT_EVENT}")
+            unnamed.append(problems[-1])
     if problems:
-        return Verdict("telemetry", False, "; ".join(problems))
+        return Verdict("telemetry", False, "; ".join(problems), defects=tuple(defects),
+                       unattributed="; ".join(unnamed) or None)
     return Verdict("telemetry", True,
                    "announced: " + ", ".join(checked) if checked else "nothing to announce")
 

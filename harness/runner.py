@@ -55,7 +55,7 @@ import tempfile
 import time
 import tomllib
 import traceback
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,7 @@ import numpy as np
 import psutil
 
 from harness import metrics as m
+from harness.defects import parse_keys
 from harness.errors import HarnessError
 from harness.hypotheses import evaluate_hypotheses
 from harness.invariants import (
@@ -97,6 +98,7 @@ __all__ = [
     "import_scenario_modules",
     "run_scenario",
     "summarize",
+    "waiting_on",
 ]
 
 DEFAULT_DEADLINE_S = 30.0
@@ -165,27 +167,40 @@ def _frame_line(frame: Any) -> str:
     return f'File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}: {line}'
 
 
-def await_stack(task: asyncio.Task[Any]) -> tuple[str, str]:
-    """``(where, stack)`` of a suspended task: the chain of awaits it is stuck in.
-
-    ``Task.get_stack()`` returns only the outermost frame of a suspended coroutine, so this
-    follows ``cr_await`` (and ``gi_yieldfrom``/``ag_await``) down to the innermost frame,
-    and into awaited tasks. ``where`` is the innermost frame outside asyncio itself (the
-    library call that waits), ``file:line in function: source``.
-    """
-    lines: list[str] = []
-    innermost = ""
-    innermost_user = ""
+def _await_chain(task: asyncio.Task[Any]) -> Iterator[tuple[Any, Any]]:
+    """``(awaitable, its frame or None)`` along the chain of awaits a suspended task is
+    stuck in, outermost first, following ``cr_await`` (and ``gi_yieldfrom``/``ag_await``)
+    and into awaited tasks (yielded with frame None)."""
     seen: set[int] = set()
     obj: Any = task.get_coro()
     while obj is not None and id(obj) not in seen:
         seen.add(id(obj))
         if isinstance(obj, asyncio.Task):
-            lines.append(f"  awaiting task {obj.get_name()!r}")
+            yield obj, None
             obj = obj.get_coro()
             continue
         frame = (getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
                  or getattr(obj, "ag_frame", None))
+        yield obj, frame
+        obj = (getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None)
+               or getattr(obj, "ag_await", None))
+
+
+def await_stack(task: asyncio.Task[Any]) -> tuple[str, str]:
+    """``(where, stack)`` of a suspended task: the chain of awaits it is stuck in.
+
+    ``Task.get_stack()`` returns only the outermost frame of a suspended coroutine, so this
+    follows the whole chain (:func:`_await_chain`) down to the innermost frame, and into
+    awaited tasks. ``where`` is the innermost frame outside asyncio itself (the library
+    call that waits), ``file:line in function: source``.
+    """
+    lines: list[str] = []
+    innermost = ""
+    innermost_user = ""
+    for obj, frame in _await_chain(task):
+        if isinstance(obj, asyncio.Task):
+            lines.append(f"  awaiting task {obj.get_name()!r}")
+            continue
         if frame is not None:
             lines.append("  " + _frame_line(frame))
             code = frame.f_code
@@ -198,11 +213,23 @@ def await_stack(task: asyncio.Task[Any]) -> tuple[str, str]:
                or getattr(obj, "ag_await", None))
         if nxt is None and isinstance(obj, asyncio.Future) and not obj.done():
             lines.append(f"  waiting on {obj!r}"[:300])
-        obj = nxt
     if not lines:
         for frame in task.get_stack():
             lines.append("  " + _frame_line(frame))
     return innermost_user or innermost or "unknown location", "\n".join(lines)
+
+
+def waiting_on(task: asyncio.Task[Any], queues: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``(queue name, method)`` when a suspended task waits in a method of one of
+    ``queues`` (the outermost such frame: the call the task made, e.g. ``put``), else None."""
+    names = {id(queue): name for name, queue in queues.items()}
+    for _obj, frame in _await_chain(task):
+        if frame is None:
+            continue
+        owner = frame.f_locals.get("self")
+        if owner is not None and id(owner) in names:
+            return names[id(owner)], frame.f_code.co_name
+    return None
 
 
 # --- the context ----------------------------------------------------------------------------
@@ -251,9 +278,20 @@ class RunContext:
         self.notes[str(key)] = value
 
     def expect(self, name: str, passed: bool, detail: str = "", *,
-               hypotheses: tuple[str, ...] = ()) -> None:
+               hypotheses: tuple[str, ...] = (),
+               defects: Iterable[tuple[str, str, str]] = ()) -> None:
+        try:
+            keys = parse_keys(defects)
+        except ValueError as exc:
+            raise ValueError(f"expect({name!r}): {exc}") from None
         self.verdicts.append(Verdict(str(name), bool(passed), " ".join(str(detail).split()),
-                                     hypotheses=tuple(hypotheses)))
+                                     hypotheses=tuple(hypotheses), defects=keys))
+
+    def closed(self, name: str = "queue") -> None:
+        if name not in self.queues:
+            raise ValueError(f"closed({name!r}): no watched queue of that name "
+                             f"(watched: {', '.join(self.queues) or 'none'})")
+        self.expectations.closed.setdefault(name, time.perf_counter_ns())
 
     def skip(self, capability: str, reason: str = "") -> None:
         self.skipped.append({"capability": str(capability), "reason": str(reason)})
@@ -391,7 +429,9 @@ async def _supervise(ctx: RunContext, cut_ns: int, grace_s: float) -> _Supervise
             blocked = still or [main]
             for task in blocked:
                 where, stack = await_stack(task)
-                out.hung.append(HungTask(task.get_name(), where, stack))
+                queue, call = waiting_on(task, ctx.queues) or (None, None)
+                out.hung.append(HungTask(task.get_name(), where, stack, queue=queue,
+                                         call=call))
                 ctx.trace.blocked[task.get_name()] = where
         leftovers = [*still, *([] if main.done() else [main])]
         for task in leftovers:

@@ -65,8 +65,11 @@ def full_probe(queue: Any, max_size: int, *, policy: str = "block") -> FullProbe
     return lambda: len(queue) >= max_size
 
 
-async def close_queue(queue: Any) -> None:
-    """``await queue.close()`` or ``queue.close()``, whichever the target has."""
+async def close_queue(queue: Any, *, ctx: Any = None, name: str = "queue") -> None:
+    """``await queue.close()`` or ``queue.close()``, whichever the target has; with
+    ``ctx``, first tells it that its watched queue ``name`` is closing (``ctx.closed``)."""
+    if ctx is not None:
+        ctx.closed(name)
     result = queue.close()
     if asyncio.iscoroutine(result):
         await result
@@ -116,6 +119,8 @@ class RampChecker:
     channels: int
     reads: int = 0
     corrupt: int = 0
+    partial: int = 0
+    """Corrupt reads that were not whole frames (the others: misaligned or out of order)."""
     gaps: int = 0
     frames_skipped: int = 0
     backwards: int = 0
@@ -133,6 +138,7 @@ class RampChecker:
             return
         if len(data) % frame:
             self.corrupt += 1
+            self.partial += 1
             self._problem(f"{len(data)} B is not whole {frame}-byte frames")
             self.last = None  # alignment lost: resynchronise on the next good read
             return
@@ -158,6 +164,24 @@ class RampChecker:
                 self.gaps += 1
                 self.frames_skipped += step - 1
         self.last = int(positions[-1])
+
+
+READ_FRAMES = ("StreamingBuffer", "read", "whole_frames")
+READ_INTEGRITY = ("StreamingBuffer", "read", "integrity")
+BUFFER_BOUNDS = ("StreamingBuffer", "add_chunk (overflow)", "bounds")
+"""Defect keys ``(component, operation, property)`` the buffer scenarios name in
+``ctx.expect(..., defects=...)`` (vocabulary: ``harness.defects``)."""
+
+
+def ramp_defects(checker: RampChecker) -> list[tuple[str, str, str]]:
+    """The defects a :class:`RampChecker` saw: reads of partial frames (whole_frames), and
+    reads misaligned, out of order or going back (integrity)."""
+    found = []
+    if checker.partial:
+        found.append(READ_FRAMES)
+    if checker.corrupt > checker.partial or checker.backwards:
+        found.append(READ_INTEGRITY)
+    return found
 
 
 def parse_format(spec: str) -> tuple[int, int]:

@@ -12,7 +12,17 @@ import time
 from typing import Any
 
 from mocks.producers import probe_full
-from scenarios._common import RampChecker, buffered_bytes, close_queue, full_probe, ramp_bytes
+from scenarios._common import (
+    BUFFER_BOUNDS,
+    READ_FRAMES,
+    READ_INTEGRITY,
+    RampChecker,
+    buffered_bytes,
+    close_queue,
+    full_probe,
+    ramp_bytes,
+    ramp_defects,
+)
 from scenarios.adv_queue import SUITE
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
@@ -20,6 +30,12 @@ from scenarios.registry import scenario
 __all__ = ["adv_duplex_barge_in", "adv_extreme_configs", "adv_malformed_chunks"]
 
 BYTES_PER_SAMPLE = {"pcm_16": 2, "pcm_24": 3, "pcm_32": 4, "float_32": 4}
+_REFUSAL = {
+    "partial_frame": ("StreamingBuffer", "add_chunk (partial frame)", "bad_input_refused"),
+    **{kind: ("StreamingBuffer", "add_chunk (mismatched stream)", "bad_input_refused")
+       for kind in ("other_rate", "other_channels", "other_format")},
+}
+"""Malformed chunk kind -> the defect when the buffer accepts it, or changes on refusing it."""
 
 
 def _frames(ms: float, rate: int) -> int:
@@ -73,6 +89,7 @@ async def adv_malformed_chunks(ctx: ScenarioContext) -> None:
     accepted_bad: list[str] = []
     changed_on_refusal: list[str] = []
     refused_good: list[str] = []
+    changed_kinds: list[str] = []
     oversized_over_bound = 0
 
     def make(data: bytes, *, sample_rate: int = rate, chans: int = channels,
@@ -118,6 +135,7 @@ async def adv_malformed_chunks(ctx: ScenarioContext) -> None:
                 if _level(buffer, frame, rate) != before and kind not in accepted_bad:
                     changed_on_refusal.append(f"{kind}: level {before} -> "
                                               f"{_level(buffer, frame, rate)}")
+                    changed_kinds.append(kind)
         out = buffer.read(chunk_ms)
         ctx.trace.sample("read_bytes.malformed", len(out))
         checker.check(out)
@@ -126,26 +144,31 @@ async def adv_malformed_chunks(ctx: ScenarioContext) -> None:
     ctx.expect("buffer_refuses_malformed_chunks", not accepted_bad,
                f"accepted {len(accepted_bad)} malformed chunks "
                f"({', '.join(sorted(set(accepted_bad)))})" if accepted_bad else
-               "every malformed chunk refused", hypotheses=("H2", "H5"))
+               "every malformed chunk refused", hypotheses=("H2", "H5"),
+               defects=[_REFUSAL[kind] for kind in sorted(set(accepted_bad))])
     ctx.expect("buffer_unchanged_by_refusal", not changed_on_refusal,
-               "; ".join(changed_on_refusal[:3]) or "levels unchanged", hypotheses=("H5",))
+               "; ".join(changed_on_refusal[:3]) or "levels unchanged", hypotheses=("H5",),
+               defects=[_REFUSAL[kind] for kind in sorted(set(changed_kinds))])
     ctx.expect("buffer_accepts_valid_chunks", not refused_good,
-               "; ".join(refused_good[:2]) or "all valid chunks accepted", hypotheses=("H2",))
+               "; ".join(refused_good[:2]) or "all valid chunks accepted", hypotheses=("H2",),
+               defects=[("StreamingBuffer", "add_chunk", "outcome")])
     ctx.expect("buffer_bounds_oversized_chunk", oversized_over_bound == 0,
                f"{oversized_over_bound} oversized chunks left the buffer above "
-               f"{p['max_ms']:g} ms", hypotheses=("H2",))
+               f"{p['max_ms']:g} ms", hypotheses=("H2",), defects=[BUFFER_BOUNDS])
     if accepted_bad:  # the audio was corrupted by what the buffer accepted: one root cause
         ctx.note("buffer_audio_intact", "not judged: malformed chunks were accepted")
         return
     ctx.expect("buffer_audio_intact", checker.corrupt == 0 and checker.backwards == 0,
                checker.first_problem or f"{checker.reads} reads intact, "
-               f"{checker.gaps} gaps from overflow trims", hypotheses=("H2",))
+               f"{checker.gaps} gaps from overflow trims", hypotheses=("H2",),
+               defects=ramp_defects(checker))
 
 
 def _run_config(target: Any, *, rate: int, channels: int, fmt: str, max_ms: float,
-                chunks: int) -> str:
+                chunks: int) -> tuple[str, tuple[str, str, str] | None]:
     """Stream ``chunks`` 20 ms chunks through one buffer, reading 10 ms twice after each;
-    return the first problem, or "" when reads were whole frames and the bound held."""
+    return the first problem and the defect it shows, or ``("", None)`` when reads were
+    whole frames and the bound held."""
     frame = BYTES_PER_SAMPLE[fmt] * channels
     buffer = target.make_buffer(target_duration_ms=0.0, max_duration_ms=max_ms,
                                 sample_rate=rate, channels=channels, fmt=fmt)
@@ -163,16 +186,16 @@ def _run_config(target: Any, *, rate: int, channels: int, fmt: str, max_ms: floa
                                            fmt=fmt))
         level = _level(buffer, frame, rate)
         if level > bound:
-            return f"holds {level} B, bound {bound} B"
+            return f"holds {level} B, bound {bound} B", BUFFER_BOUNDS
         for _ in range(2):
             out = buffer.read(10.0)
             if len(out) % frame:
-                return f"read {len(out)} B, not whole {frame}-byte frames"
+                return f"read {len(out)} B, not whole {frame}-byte frames", READ_FRAMES
             if checker is not None:
                 checker.check(out)
                 if checker.corrupt or checker.backwards:
-                    return checker.first_problem
-    return ""
+                    return checker.first_problem, READ_INTEGRITY
+    return "", None
 
 
 @scenario(
@@ -193,17 +216,23 @@ async def adv_extreme_configs(ctx: ScenarioContext) -> None:
         ctx.note("formats", "pcm_16 only: the target's buffer takes no format argument")
     tested = 0
     failures: list[str] = []
+    defects: list[tuple[str, str, str]] = []
+    unexplained = False
     for rate in (8_000, 11_025, 16_000, 22_050, 44_100, 48_000):
         for channels in (1, 2):
             for fmt in formats:
                 for max_ms in (7.0, p["huge_ms"]):
                     tested += 1
                     try:
-                        problem = _run_config(ctx.target, rate=rate, channels=channels,
-                                              fmt=fmt, max_ms=max_ms, chunks=p["chunks"])
+                        problem, key = _run_config(ctx.target, rate=rate, channels=channels,
+                                                   fmt=fmt, max_ms=max_ms, chunks=p["chunks"])
                     except Exception as exc:
-                        problem = f"raised {type(exc).__name__}: {exc}"
+                        problem, key = f"raised {type(exc).__name__}: {exc}", None
                     if problem:
+                        if key is None:
+                            unexplained = True
+                        elif key not in defects:
+                            defects.append(key)
                         failures.append(f"{rate} Hz x{channels} {fmt} max {max_ms:g} ms: "
                                         f"{problem}")
                     await asyncio.sleep(0)
@@ -211,7 +240,7 @@ async def adv_extreme_configs(ctx: ScenarioContext) -> None:
                                 "failures": failures[:10]})
     ctx.expect("extreme_buffer_configs_intact", not failures,
                failures[0] if failures else f"{tested} configurations intact",
-               hypotheses=("H2",))
+               hypotheses=("H2",), defects=[] if unexplained else defects)
     make = ctx.target.make_chunk
     for index, size in enumerate((1, 10_000)):
         queue = ctx.target.make_queue(size, event_emitter=ctx.trace.emitter)
@@ -221,7 +250,7 @@ async def adv_extreme_configs(ctx: ScenarioContext) -> None:
         no_room = full_probe(queue, size)
 
         async def produce(queue: Any = queue, producer: int = producer,
-                          no_room: Any = no_room) -> None:
+                          no_room: Any = no_room, queue_size: int = size) -> None:
             for seq in range(p["queue_items"]):
                 chunk = make(b"\x00\x00", sample_rate=16_000, channels=1,
                              sequence=producer * 2**32 + seq)
@@ -230,7 +259,7 @@ async def adv_extreme_configs(ctx: ScenarioContext) -> None:
                 await queue.put(chunk)
                 ctx.trace.sent(producer, seq, began, began, time.perf_counter_ns(), "queued",
                                was_full)
-            await close_queue(queue)
+            await close_queue(queue, ctx=ctx, name=f"queue_{queue_size}")
 
         async def consume(queue: Any = queue) -> None:
             while True:

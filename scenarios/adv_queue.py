@@ -100,7 +100,7 @@ async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
         trace=ctx.trace, start_ns=start, outcome_of=_classify(ctx),
         full=full_probe(queue, p["max_size"])), name="stall-producer")
     gate.set()
-    await close_queue(queue)
+    await close_queue(queue, ctx=ctx, name="stall")
     await consumer
     ctx.note("fault_windows", [window_report(ctx.trace, window, start_ns=start,
                                              fault="consumer stalled")])
@@ -117,7 +117,7 @@ async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
     ctx.expect("producer_told_when_consumer_stalls", told >= p["tail_chunks"],
                f"{told} of {p['tail_chunks']} puts beyond capacity ended with an error or a "
                "drop", hypotheses=("H1", "H5"))
-    await close_queue(queue)
+    await close_queue(queue, ctx=ctx, name="stalled_for_good")
     drain_nowait(queue, consumer=1, trace=ctx.trace)
 
 
@@ -158,17 +158,19 @@ async def adv_close_under_load(ctx: ScenarioContext) -> None:
     for _ in range(50):  # let every producer block and every consumer wait
         await asyncio.sleep(0)
     ctx.note("full_before_close", len(full))
-    await close_queue(full)
-    await close_queue(empty)
+    await close_queue(full, ctx=ctx, name="full")
+    await close_queue(empty, ctx=ctx, name="empty")
     grace = p["close_grace_ms"] / 1000.0
     producers_left = await _wait_all(producers, grace)
     consumers_left = await _wait_all(consumers, grace)
     ctx.expect("close_wakes_blocked_producers", producers_left == 0,
                f"{producers_left} of {len(producers)} producers still blocked "
-               f"{p['close_grace_ms']:g} ms after close()", hypotheses=("H5",))
+               f"{p['close_grace_ms']:g} ms after close()", hypotheses=("H5",),
+               defects=[("ChunkQueue", "close (blocked producer)", "no_hang")])
     ctx.expect("close_wakes_blocked_consumers", consumers_left == 0,
                f"{consumers_left} of {len(consumers)} consumers still waiting "
-               f"{p['close_grace_ms']:g} ms after close()", hypotheses=("H5",))
+               f"{p['close_grace_ms']:g} ms after close()", hypotheses=("H5",),
+               defects=[("ChunkQueue", "close (blocked consumer)", "no_hang")])
     for task in consumers:  # reported above; a hang report would say the same again
         task.cancel()
     gate.set()
@@ -259,17 +261,19 @@ async def adv_cancel_storm(ctx: ScenarioContext) -> None:
             continue
         record(item, 1)
         await spins(1)
-    await close_queue(queue)
+    await close_queue(queue, ctx=ctx, name="storm")
     stuck = await _wait_all(puts, 0.5)
     ctx.expect("puts_end_after_storm", stuck == 0,
                f"{stuck} puts still blocked after the queue was drained and closed",
-               hypotheses=("H5",))
+               hypotheses=("H5",),
+               defects=[("ChunkQueue", "close (blocked producer)", "no_hang")])
     receipts = trace.receipts
     resurrected = sum(1 for r in receipts if (int(r["producer"]), int(r["seq"])) in
                       cancelled_puts)
     ctx.expect("cancelled_put_not_delivered", resurrected == 0,
                f"{resurrected} chunks were delivered although their put was cancelled "
-               "(a retrying producer would send them twice)", hypotheses=("H5",))
+               "(a retrying producer would send them twice)", hypotheses=("H5",),
+               defects=[("ChunkQueue", "cancel (blocked put)", "outcome")])
     ctx.note("cancelled_puts", len(cancelled_puts))
 
 
@@ -332,7 +336,7 @@ async def adv_emitter_faults(ctx: ScenarioContext) -> None:
         make_chunk=make_chunk, put=queue.put, trace=ctx.trace, start_ns=start,
         outcome_of=_classify(ctx),
         full=full_probe(queue, p["max_size"], policy="drop_oldest")), name="producer")
-    await close_queue(queue)
+    await close_queue(queue, ctx=ctx, name="faulty_telemetry")
     await consumer
     ctx.expect("telemetry_faults_isolated", report.errors == 0 and not escaped,
                f"{report.errors} puts and {len(escaped)} buffer calls raised the emitter's "
@@ -381,7 +385,7 @@ async def adv_overflow_bursts(ctx: ScenarioContext) -> None:
         while len(queue) and time.perf_counter_ns() - burst_end < 2e9:
             await asyncio.sleep(0.001)
         drained = time.perf_counter_ns()
-        await close_queue(queue)
+        await close_queue(queue, ctx=ctx, name=f"burst_{policy}")
         await consumer
         results[policy] = {
             "sent": report.sent, "queued": report.queued, "dropped": report.dropped,

@@ -47,7 +47,7 @@ async def baseline(ctx: ScenarioContext) -> None:
                                       full_errors=target.full_errors),
     ), name="producer-0")
     report = await producer
-    await close_queue(queue)
+    await close_queue(queue, ctx=ctx)
     taken = await consumer
     ctx.note("max_schedule_lag_ms", report.max_schedule_lag_ms)
     ctx.expect(

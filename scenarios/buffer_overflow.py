@@ -20,6 +20,7 @@ from scenarios._common import (
     never_full,
     parse_format,
     ramp_bytes,
+    ramp_defects,
 )
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
@@ -95,7 +96,9 @@ def _judge(ctx: ScenarioContext, r: dict[str, Any]) -> None:
         f"overflow_detected[{spec}]",
         totals["dropped"] > 0 and len(overflow_events) > 0 and reported == totals["dropped"],
         f"{totals['dropped']} B trimmed by add_chunk, {len(overflow_events)} "
-        f"stream.buffer_overflow events reporting {reported} B", hypotheses=("H2",))
+        f"stream.buffer_overflow events reporting {reported} B", hypotheses=("H2",),
+        defects=[("StreamingBuffer", "add_chunk (overflow)", "no_silent_drop")]
+        if totals["dropped"] else [])
     ctx.note(f"{spec}.overflow_events", len(overflow_events))
     ctx.note(f"{spec}.bytes_dropped", totals["dropped"])
     ctx.note(f"{spec}.max_tick_lag_ms", round(played.max_tick_lag_ms, 3))
@@ -110,7 +113,7 @@ def _judge(ctx: ScenarioContext, r: dict[str, Any]) -> None:
         f"audio_intact[{spec}]", checker.corrupt == 0 and checker.backwards == 0,
         f"{checker.reads} reads: {checker.corrupt} corrupt, {checker.backwards} went back"
         + (f"; first: {checker.first_problem}" if checker.first_problem else ""),
-        hypotheses=("H2",))
+        hypotheses=("H2",), defects=ramp_defects(checker))
     dropped_frames = totals["dropped"] // frame
     if checker.corrupt:  # positions are unreadable in corrupt audio: nothing to judge here
         ctx.note(f"{spec}.recovery", "not judged: the audio read back was corrupt")

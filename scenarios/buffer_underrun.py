@@ -19,6 +19,7 @@ from scenarios._common import (
     never_full,
     parse_format,
     ramp_bytes,
+    ramp_defects,
 )
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
@@ -98,7 +99,9 @@ def _judge(ctx: ScenarioContext, r: dict[str, Any]) -> None:
     ctx.expect(
         f"underrun_detected[{spec}]", played.underruns >= 1 and underrun_events >= 1,
         f"player saw {played.underruns} underrun episodes ({played.short_reads} short reads), "
-        f"buffer emitted {underrun_events} stream.buffer_underrun", hypotheses=("H2",))
+        f"buffer emitted {underrun_events} stream.buffer_underrun", hypotheses=("H2",),
+        defects=[("StreamingBuffer", "read (short)", "underrun_visible")]
+        if played.underruns else [])
     worst = played.max_recovery_ms
     limit = p["stall_ms"] + p["recovery_slack_ms"]
     ctx.expect(
@@ -110,6 +113,7 @@ def _judge(ctx: ScenarioContext, r: dict[str, Any]) -> None:
         + ("; still in underrun at the end" if played.unrecovered else ""),
         hypotheses=("H8",))
     remaining = buffered_bytes(r["buffer"])
+    seen_in_reads = r["added"]["dropped"] == 0 and remaining == 0  # all else is in the reads
     ctx.expect(
         f"no_audio_lost[{spec}]",
         checker.corrupt == 0 and checker.backwards == 0 and checker.gaps == 0
@@ -118,7 +122,9 @@ def _judge(ctx: ScenarioContext, r: dict[str, Any]) -> None:
         f"({checker.frames_skipped} frames skipped), {checker.backwards} went back, "
         f"{r['added']['dropped']} B dropped, {remaining} B never played"
         + (f"; first: {checker.first_problem}" if checker.first_problem else ""),
-        hypotheses=("H2",))
+        hypotheses=("H2",),
+        defects=(ramp_defects(checker) or [("StreamingBuffer", "read", "integrity")])
+        if seen_in_reads else [])
     ctx.note(f"{spec}.underrun_ms", round(played.underrun_ms, 3))
     ctx.note(f"{spec}.recovery_ms", [round(x, 3) for x in played.recovery_ms])
 

@@ -16,7 +16,7 @@ the runner's job.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -93,11 +93,29 @@ class ScenarioContext(Protocol):
         ...
 
     def expect(self, name: str, passed: bool, detail: str = "", *,
-               hypotheses: tuple[str, ...] = ()) -> None:
+               hypotheses: tuple[str, ...] = (),
+               defects: Iterable[tuple[str, str, str]] = ()) -> None:
         """Record a scenario-specific invariant; ``detail`` is one line naming counts/ids.
 
         ``hypotheses``: the ones (among the scenario's) that this check bears on; a failure
         refutes only those. Default: all of the scenario's hypotheses.
+
+        ``defects``: when it fails, the contract clauses it saw broken, each
+        ``(component, operation, property)`` in the vocabulary of ``harness.defects`` (e.g.
+        ``("StreamingBuffer", "add_chunk (partial frame)", "bad_input_refused")``), so that
+        the finding is the same one the invariants and the fuzzer file for that defect.
+        None given: the finding is filed under this check.
+
+        :raises ValueError: a defect that is not such a triple, or an unknown property.
+        """
+        ...
+
+    def closed(self, name: str = "queue") -> None:
+        """Tell the harness that the watched queue ``name`` is being closed (call it just
+        before ``close()``): a task still waiting on it at the deadline, or an item put
+        while it closed and never read, is then a defect of close().
+
+        :raises ValueError: no watched queue has that name.
         """
         ...
 

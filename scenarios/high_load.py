@@ -48,7 +48,7 @@ async def _stream(ctx: ScenarioContext, index: int, make_chunk: Any, start_ns: i
             trace=ctx.trace, start_ns=start_ns, outcome_of=outcome_of, full=full,
         ), name=f"stream{index}-producer{i}"))
     reports = list(await asyncio.gather(*producers))
-    await close_queue(queue)
+    await close_queue(queue, ctx=ctx, name=f"stream{index}")
     await asyncio.gather(*consumers)
     return reports
 

@@ -45,7 +45,7 @@ async def _dropping_phase(ctx: ScenarioContext, make_chunk: Any) -> None:
         outcome_of=outcome_classifier(closed_errors=target.closed_errors,
                                       full_errors=target.full_errors),
     ), name="drop-producer")
-    await close_queue(queue)
+    await close_queue(queue, ctx=ctx, name="dropping")
     taken = await consumer
     drop_events = sum(1 for name, payload, _t in ctx.trace.events
                       if name == "stream.chunk_dropped"
@@ -91,7 +91,7 @@ async def _blocking_phase(ctx: ScenarioContext, make_chunk: Any) -> None:
     ), name="block-producer")
     if not consumer.done():
         consumer.cancel()
-    await close_queue(queue)
+    await close_queue(queue, ctx=ctx, name="blocking")
     drained = drain_nowait(queue, consumer=DRAIN_CONSUMER, trace=ctx.trace)
     throttles = sum(1 for name, _p, _t in ctx.trace.events[events_before:]
                     if name == "stream.throttle_started")

@@ -21,7 +21,8 @@ from scenarios.registry import scenario
 SEEN_LOOPS: list[asyncio.AbstractEventLoop] = []
 """Every loop ``toy_loop`` ran on (kept referenced so that identities are not reused)."""
 
-MODES = ("good", "lossy", "duplicate", "reorder", "unbounded", "hang", "silent", "partial")
+MODES = ("good", "lossy", "duplicate", "reorder", "unbounded", "hang", "silent", "partial",
+         "deaf_close")
 
 
 class ToyClosed(Exception):
@@ -109,6 +110,8 @@ class ToyQueue:
 
     async def close(self) -> None:
         self._closed = True
+        if self._mode == "deaf_close":
+            return  # blocked consumers are never told (Stageflow 0.5.1)
         for waiters in (self._getters, self._putters):
             while waiters:
                 waiter = waiters.popleft()
@@ -220,8 +223,23 @@ async def toy_stream(ctx: Any) -> None:
         put=queue.put, trace=ctx.trace, start_ns=time.perf_counter_ns(),
         outcome_of=outcome_classifier(closed_errors=target.closed_errors),
     ), name="producer-0")
+    ctx.closed("queue")
     await queue.close()
     await consumer
+
+
+@scenario(name="toy_close", category="reliability", quick={"consumers": 2, "deadline_s": 1.0})
+async def toy_close(ctx: Any) -> None:
+    """Consumers wait on an empty queue, then the queue is closed: each must end."""
+    queue = ctx.target.make_queue(4, event_emitter=ctx.trace.emitter)
+    ctx.watch_queue(queue, max_size=4)
+    consumers = [ctx.spawn(fast_consumer(queue, consumer=c, trace=ctx.trace),
+                           name=f"consumer-{c}") for c in range(ctx.params["consumers"])]
+    for _ in range(5):  # every consumer reaches its get()
+        await asyncio.sleep(0)
+    ctx.closed("queue")
+    await queue.close()
+    await asyncio.gather(*consumers)
 
 
 @scenario(name="toy_frames", category="correctness", hypotheses=("H2",),
