@@ -1,15 +1,25 @@
-"""Findings: broken invariants turned into ledger entries that do not duplicate on re-runs.
+"""Findings: broken contract clauses turned into ledger entries, each defect reported once.
 
-A :class:`Finding` is one candidate finding before it has an ID. Its ``fingerprint`` hashes
-the target name, the kind, the component, the check and a normalised defect class — never
-timings, seeds, run ids or addresses — so the same defect found again folds into the entry
-it already has. :func:`merge_findings` folds findings into the four ledgers:
+A :class:`Finding` is one candidate finding before it has an ID. Its identity is the
+contract clause broken — a :class:`~harness.defects.DefectKey` ``(component, operation,
+property)`` — not the check that saw it: the ``fingerprint`` hashes the target name, the
+kind, the component, the operation and the property, so the same defect seen by a run
+invariant, a scenario's own check and the fuzzer is one entry. The checks that saw it are
+its provenance, ``evidence.found_by``: one record per check (``<scenario>/<invariant>`` or
+``fuzz/<property>``) with its run id, seed and reproduction command. A finding whose check
+cannot name a clause keeps the identity it had before: target name, kind, component, check
+and a normalised defect class — never timings, seeds, run ids or addresses.
+
+:func:`merge_findings` folds findings into the four ledgers:
 
 - a new fingerprint gets the next free ID of its ledger (BUG-NNN, DX-NNN, IMP-NNN, STR-NNN);
-- a known one gets ``last_seen``, ``last_seen_run``, ``seen_count`` and ``evidence`` updated
-  and every other field (hand edits included) kept; a ``fixed`` one is re-opened;
-- an open generated entry of the same target whose check ran but did not find it again is
-  marked ``fixed`` with the run that showed it;
+- a known one gets ``last_seen``, ``last_seen_run``, ``seen_count`` and ``evidence``
+  updated, its ``found_by`` records appended to (one per check), and its reproduction
+  replaced by a better one (a verified fuzz script over a CLI command) unless a person
+  edited it; every other field (hand edits included) is kept; a ``fixed`` one is re-opened;
+- an open generated entry of the same target that was not found again is marked ``fixed``
+  when at least one of the checks that found it ran (a check that did not run says
+  nothing), i.e. every check of ``found_by`` that ran no longer sees it;
 - hand-written entries (no fingerprint, or ``"source": "manual"``) are never modified.
 
 All four ledgers are loaded and validated before anything is written; a corrupt one stops
@@ -18,12 +28,15 @@ the merge with exit code 2 and stays as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from harness import defects as vocabulary
+from harness.defects import DefectKey
 from harness.errors import HarnessError
 from harness.ledgers import (
     KINDS,
@@ -43,11 +56,14 @@ __all__ = [
     "checks_run_for",
     "compute_fingerprint",
     "findings_from_run",
+    "found_by_record",
+    "key_fingerprint",
     "merge_findings",
     "missing_capabilities",
     "missing_capability",
     "normalise_defect",
     "record_run",
+    "reproduction_rank",
 ]
 
 FINDING_SOURCES = ("run", "fuzz")
@@ -59,8 +75,12 @@ class Finding:
 
     ``severity`` is critical/high/medium/low for bugs and DX issues, the priority P0..P3 for
     improvements, and may be empty for strengths. ``evidence["source"]`` is ``"run"`` or
-    ``"fuzz"``; ``evidence["defect_class"]``, when given, is what distinguishes two defects
-    found by the same check. The fingerprint is computed when left empty.
+    ``"fuzz"``. ``evidence["property"]`` and ``evidence["operation"]`` (with ``component``)
+    are the defect's key when the check could name the clause broken; otherwise
+    ``evidence["defect_class"]``, when given, is what distinguishes two defects found by the
+    same check. ``evidence["found_by"]`` lists the checks that saw it (:func:`found_by_record`;
+    one record for ``check`` is made when left out). The fingerprint is computed when left
+    empty.
 
     :raises ValueError: an unknown kind, severity or source, or a target without a name.
     """
@@ -103,14 +123,77 @@ class Finding:
             raise ValueError(
                 f"Finding.evidence['source'] {source!r} is not one of {', '.join(FINDING_SOURCES)}"
             )
+        if not isinstance(self.evidence.get("found_by"), list):
+            command = self.evidence.get("command") or (
+                self.reproduction if _is_command(self.reproduction) else "")
+            self.evidence = {**self.evidence, "found_by": [
+                found_by_record(self.check, self.evidence, reproduction=command)]}
         if not self.fingerprint:
             self.fingerprint = compute_fingerprint(self)
+
+    @property
+    def defect_key(self) -> DefectKey | None:
+        """The contract clause broken, when the check named it (``evidence.property`` and
+        ``evidence.operation``, a property of :data:`harness.defects.PROPERTIES`)."""
+        return _key_of(self.component, self.evidence)
 
     @property
     def defect_class(self) -> str:
         """What distinguishes this defect among those one check can find (normalised)."""
         raw = self.evidence.get("defect_class") or self.evidence.get("invariant") or self.title
         return normalise_defect(str(raw))
+
+    @property
+    def checks(self) -> list[str]:
+        """The checks that saw it (``found_by``), in order."""
+        return _found_by_checks(self.evidence, self.check)
+
+
+def _key_of(component: Any, evidence: Any) -> DefectKey | None:
+    if not isinstance(evidence, dict):
+        return None
+    prop, operation = evidence.get("property"), evidence.get("operation")
+    if not (isinstance(component, str) and isinstance(prop, str) and isinstance(operation, str)):
+        return None
+    try:
+        return DefectKey(component, operation, prop)
+    except ValueError:  # not a clause of the vocabulary: identified by its check instead
+        return None
+
+
+def _found_by_checks(evidence: Any, check: Any) -> list[str]:
+    records = evidence.get("found_by") if isinstance(evidence, dict) else None
+    checks = [r["check"] for r in records or [] if isinstance(r, dict)
+              and isinstance(r.get("check"), str)]
+    if isinstance(check, str) and check and not checks:
+        checks.append(check)
+    return list(dict.fromkeys(checks))
+
+
+def _is_command(text: str) -> bool:
+    return text.startswith("stageflow-stress ") and "\n" not in text.strip()
+
+
+_RECORD_FIELDS = ("run_id", "scenario", "invariant", "seed", "repeat_index", "machine",
+                  "max_examples")
+
+
+def found_by_record(check: str, evidence: dict[str, Any], *, reproduction: str = "",
+                    detail: str = "") -> dict[str, Any]:
+    """One ``evidence.found_by`` record: the check, its source, run id, scenario and seed (or
+    fuzz machine and seed), what it saw (``detail``, one line) and the command that runs it
+    again (``reproduction``). Verified fuzz reproductions say so (``confirmed``)."""
+    record: dict[str, Any] = {"check": check, "source": evidence.get("source", "run")}
+    record.update({k: evidence[k] for k in _RECORD_FIELDS if evidence.get(k) not in (None, "")})
+    detail = detail or str(evidence.get("detail") or "")
+    if detail:
+        record["detail"] = detail[:300]
+    verified = evidence.get("verified")
+    if isinstance(verified, dict) and "confirmed" in verified:
+        record["confirmed"] = bool(verified["confirmed"])
+    if reproduction:
+        record["reproduction"] = reproduction
+    return record
 
 
 _RUN_ID_RE = re.compile(r"\b\d{8}t\d{6}z-[0-9a-f]+\b")
@@ -137,7 +220,12 @@ def normalise_defect(text: str) -> str:
 
 
 def compute_fingerprint(finding: Finding) -> str:
-    """Stable identity of a defect: target name, kind, component, check and defect class."""
+    """Stable identity of a defect: target name, kind and its :class:`DefectKey` (component,
+    operation, property); for a finding without a key, target name, kind, component, check
+    and defect class."""
+    key = finding.defect_key
+    if key is not None:
+        return key_fingerprint(finding.target["name"], finding.kind, key)
     parts = (
         finding.target["name"],
         finding.kind,
@@ -145,6 +233,14 @@ def compute_fingerprint(finding: Finding) -> str:
         finding.check.strip().lower(),
         finding.defect_class,
     )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def key_fingerprint(target_name: str, kind: str, key: DefectKey) -> str:
+    """The fingerprint of defect ``key`` of target ``target_name`` in ledger ``kind`` (what a
+    hand-written entry carries to be matched by the harness, as BUG-038 does)."""
+    parts = (target_name, kind, key.component.strip().lower(), key.operation.strip().lower(),
+             key.property)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
@@ -310,37 +406,124 @@ def _target(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def findings_from_run(run: dict[str, Any]) -> list[Finding]:
-    """Every failed invariant of every fail/timeout/error scenario becomes a bug Finding.
+    """The findings of a run: one bug per distinct defect, however many checks saw it.
 
+    A failed invariant (of a fail/timeout/error scenario) that names its defects
+    (``"defects": [{component, operation, property}]``) contributes to one Finding per
+    :class:`DefectKey`: titled by :func:`harness.defects.title`, reproduced by the replay
+    command of the first scenario that saw it, with that invariant's detail as ``actual``
+    and every check that saw it in ``evidence.found_by``. What an invariant saw but could
+    not name (``unattributed``), and a failed invariant that names no defect, is filed under
+    its check as before: a hang without a key gives one finding per place where tasks wait.
     A scenario that crashed gives a ``<scenario>/crash`` finding, one that timed out without
     naming an invariant a ``<scenario>/deadline`` finding. Every capability a scenario
-    reported missing (a ``skipped`` scenario, or part of one skipped) gives an improvement
-    finding (check ``capability/<name>``). ``invalid`` scenarios (the load generator
-    saturated) give no bug: their numbers say nothing about the target.
+    reported missing gives an improvement finding (check ``capability/<name>``).
+    ``invalid`` scenarios give no bug: their numbers say nothing about the target.
     """
     target = _target(run)
-    findings: list[Finding] = []
+    slots: list[Finding | DefectKey] = []
+    sightings: dict[DefectKey, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for scenario in run["scenarios"]:
         for capability in missing_capabilities(scenario):
-            findings.append(_capability_finding(run, scenario, capability, target))
+            slots.append(_capability_finding(run, scenario, capability, target))
         status = scenario["status"]
         if status not in ("fail", "timeout", "error"):
             continue
         failed = [i for i in scenario.get("invariants") or [] if not i.get("passed", True)]
         for invariant in failed:
-            places = _wait_places(invariant.get("stack")) if invariant.get("stack") else []
-            if places and not invariant.get("defect_class"):
-                # one defect per place where tasks hang: a hang in put and one in get are
-                # two bugs, and which of them a run hits must not change either's identity
-                findings += [_invariant_finding(run, scenario, invariant, target, place, stack)
-                             for place, stack in places]
-            else:
-                findings.append(_invariant_finding(run, scenario, invariant, target))
+            keys = _invariant_keys(invariant)
+            for key in keys:
+                if key not in sightings:
+                    sightings[key] = []
+                    slots.append(key)
+                sightings[key].append((scenario, invariant))
+            if not keys:
+                slots += _check_findings(run, scenario, invariant, target)
+            elif invariant.get("unattributed") or invariant.get("unattributed_stack"):
+                rest = {**invariant, "detail": invariant.get("unattributed") or
+                        invariant.get("detail"), "stack": invariant.get("unattributed_stack")}
+                slots += _check_findings(run, scenario, rest, target)
         if status == "error":
-            findings.append(_crash_finding(run, scenario, target))
+            slots.append(_crash_finding(run, scenario, target))
         elif not failed:
-            findings.append(_status_finding(run, scenario, target))
-    return findings
+            slots.append(_status_finding(run, scenario, target))
+    return [slot if isinstance(slot, Finding) else
+            _defect_finding(run, slot, sightings[slot], target) for slot in slots]
+
+
+def _invariant_keys(invariant: dict[str, Any]) -> tuple[DefectKey, ...]:
+    """The defect keys a results document's invariant names (bad ones are left out)."""
+    keys = []
+    for item in invariant.get("defects") or []:
+        try:
+            keys.append(DefectKey.of(item))
+        except ValueError:
+            continue
+    return tuple(dict.fromkeys(keys))
+
+
+def _check_findings(run: dict[str, Any], scenario: dict[str, Any], invariant: dict[str, Any],
+                    target: dict[str, Any]) -> list[Finding]:
+    """Findings identified by their check (an invariant that names no defect)."""
+    places = _wait_places(invariant.get("stack")) if invariant.get("stack") else []
+    if places and not invariant.get("defect_class"):
+        # one defect per place where tasks hang: a hang in put and one in get are
+        # two bugs, and which of them a run hits must not change either's identity
+        return [_invariant_finding(run, scenario, invariant, target, place, stack)
+                for place, stack in places]
+    return [_invariant_finding(run, scenario, invariant, target)]
+
+
+def _defect_finding(run: dict[str, Any], key: DefectKey,
+                    seen: list[tuple[dict[str, Any], dict[str, Any]]],
+                    target: dict[str, Any]) -> Finding:
+    """One bug for ``key``, seen by the ``(scenario, invariant)`` pairs of one run."""
+    scenario, invariant = seen[0]
+    name = str(invariant.get("name", "invariant"))
+    detail = str(invariant.get("detail") or f"invariant {name} failed")
+    reproduction = _reproduction(run, scenario, invariant)
+    records: dict[str, dict[str, Any]] = {}
+    for sc, inv in seen:
+        check = f"{sc['name']}/{inv.get('name', 'invariant')}"
+        if check not in records:
+            records[check] = found_by_record(
+                check, _evidence(run, sc, invariant=str(inv.get("name", "invariant"))),
+                reproduction=_reproduction(run, sc, inv), detail=str(inv.get("detail") or ""))
+    severity = vocabulary.severity(key)
+    title = vocabulary.title(key)
+    checks = ", ".join(records)
+    stack = invariant.get("stack")
+    more = f" (and {len(records) - 1} more checks: see evidence.found_by)" \
+        if len(records) > 1 else ""
+    return Finding(
+        kind="bug",
+        title=title,
+        severity=severity,
+        component=key.component,
+        target=target,
+        description=(
+            f"{target['name']} {target['version']}: {key.component}.{key.operation} breaks "
+            f"'{key.property}': {vocabulary.PROPERTIES[key.property].wrong}. Seen by {checks}; "
+            f"first in scenario {scenario['name']} ({scenario.get('category', 'uncategorised')},"
+            f" ended '{scenario['status']}'): {detail}"
+        ),
+        reproduction=reproduction,
+        expected=vocabulary.expected(key),
+        actual=detail + more,
+        impact=vocabulary.impact(severity),
+        recommendation=(
+            f"Make {key.component}.{key.operation.split(' ')[0]} keep '{key.property}' "
+            f"({vocabulary.expected(key)}); replay with the reproduction until it passes."
+        ),
+        evidence=_evidence(
+            run, scenario, invariant=name, detail=detail,
+            property=key.property, operation=key.operation,
+            defect_class=f"{key.property}: {key.operation}", reproduction=reproduction,
+            stack="\n".join(map(str, stack)) if isinstance(stack, list) else stack,
+            found_by=list(records.values()),
+        ),
+        check=next(iter(records)),
+    )
 
 
 def _evidence(run: dict[str, Any], scenario: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -568,6 +751,54 @@ class MergeSummary:
         return "findings: " + ", ".join(parts)
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def reproduction_rank(text: str, evidence: dict[str, Any]) -> int:
+    """How good a reproduction is: 3 a fuzz script verified to fail on the target (and pass
+    on the reference), 2 a CLI command (replays the scenario or the session with its seed),
+    1 any other script."""
+    if _is_command(text):
+        return 2
+    verified = evidence.get("verified")
+    return 3 if isinstance(verified, dict) and verified.get("confirmed") else 1
+
+
+def _stamped(records: list[dict[str, Any]], run_id: str, now: str) -> list[dict[str, Any]]:
+    return [{**record, "run_id": run_id, "last_seen": now} for record in records]
+
+
+def _merge_records(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``old`` with each record of ``new`` in place of the one of the same check, or
+    appended: one record per check, in the order the checks first saw the defect."""
+    merged = {r["check"]: r for r in old if isinstance(r, dict) and "check" in r}
+    for record in new:
+        merged[record["check"]] = record
+    return list(merged.values())
+
+
+def _records_of(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """An entry's ``found_by``; for an entry written before there was one, a record made
+    from its ``check`` and ``evidence``."""
+    evidence = entry.get("evidence") if isinstance(entry.get("evidence"), dict) else {}
+    records = evidence.get("found_by")
+    if isinstance(records, list):
+        return [r for r in records if isinstance(r, dict) and isinstance(r.get("check"), str)]
+    if not entry.get("check"):
+        return []
+    command = evidence.get("reproduction") if _is_command(str(evidence.get("reproduction"))) \
+        else ""
+    return [{**found_by_record(entry["check"], evidence, reproduction=str(command or "")),
+             "last_seen": entry.get("last_seen")}]
+
+
+def _is_legacy(entry: dict[str, Any]) -> bool:
+    """A generated entry written before findings had ``found_by`` (identified by check)."""
+    evidence = entry.get("evidence")
+    return not (isinstance(evidence, dict) and isinstance(evidence.get("found_by"), list))
+
+
 def _new_entry(finding: Finding, entry_id: str, run_id: str, now: str) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": entry_id,
@@ -584,7 +815,13 @@ def _new_entry(finding: Finding, entry_id: str, run_id: str, now: str) -> dict[s
         "actual": finding.actual,
         "impact": finding.impact,
         "recommendation": finding.recommendation,
-        "evidence": {**finding.evidence, "run_id": run_id},
+        "evidence": {
+            **finding.evidence, "run_id": run_id,
+            "found_by": _stamped(finding.evidence["found_by"], run_id, now),
+            "reproduction_from": {
+                "check": finding.check, "sha256": _digest(finding.reproduction),
+                "rank": reproduction_rank(finding.reproduction, finding.evidence)},
+        },
         "status": "open",
         "first_seen": now,
         "last_seen": now,
@@ -605,13 +842,44 @@ def _new_entry(finding: Finding, entry_id: str, run_id: str, now: str) -> dict[s
     return entry
 
 
+def _offer_reproduction(entry: dict[str, Any], finding: Finding, old: dict[str, Any]) -> None:
+    """Give the entry the finding's reproduction when it is better than the one the harness
+    wrote there (never over a hand-edited one); a worse script is kept in its check's
+    ``found_by`` record (a CLI command is there already)."""
+    current = str(entry.get("reproduction") or "")
+    origin = old.get("reproduction_from")
+    if isinstance(origin, dict):
+        owned = origin.get("sha256") == _digest(current)
+        rank = int(origin.get("rank") or 0)
+    else:  # written before reproductions were ranked: the harness's if evidence has it
+        owned = current == old.get("reproduction") or not current
+        rank = reproduction_rank(current, old)
+    offered = reproduction_rank(finding.reproduction, finding.evidence)
+    evidence = entry["evidence"]
+    if owned and offered > rank:
+        entry["reproduction"] = finding.reproduction
+        evidence["reproduction_from"] = {"check": finding.check, "rank": offered,
+                                         "sha256": _digest(finding.reproduction)}
+        return
+    if isinstance(origin, dict):
+        evidence["reproduction_from"] = origin
+    if offered < rank and not _is_command(finding.reproduction):
+        for record in evidence["found_by"]:
+            if record["check"] == finding.check:
+                record["snippet"] = finding.reproduction
+
+
 def _seen_again(entry: dict[str, Any], finding: Finding, run_id: str, now: str) -> bool:
     """Update the fields the harness owns; returns True when the entry was re-opened."""
     if entry.get("last_seen_run") != run_id:
         entry["seen_count"] = int(entry.get("seen_count", 1)) + 1
     entry["last_seen"] = now
     entry["last_seen_run"] = run_id
-    entry["evidence"] = {**finding.evidence, "run_id": run_id}
+    old = entry.get("evidence") if isinstance(entry.get("evidence"), dict) else {}
+    records = _merge_records(_records_of(entry),
+                             _stamped(finding.evidence["found_by"], run_id, now))
+    entry["evidence"] = {**finding.evidence, "run_id": run_id, "found_by": records}
+    _offer_reproduction(entry, finding, old)
     if entry["status"] == "fixed":
         entry["status"] = "open"
         entry["reopened_in_run"] = run_id
@@ -619,6 +887,53 @@ def _seen_again(entry: dict[str, Any], finding: Finding, run_id: str, now: str) 
             entry.pop(key, None)
         return True
     return False
+
+
+def _fold(first: Finding, other: Finding) -> Finding:
+    """Two findings of one defect in one batch: one, with the checks of both and the better
+    reproduction."""
+    records = _merge_records(first.evidence["found_by"], other.evidence["found_by"])
+    best = max((first, other), key=lambda f: reproduction_rank(f.reproduction, f.evidence))
+    evidence = {**best.evidence, "found_by": records}
+    return dataclasses.replace(first, reproduction=best.reproduction, evidence=evidence,
+                               check=first.check, fingerprint=first.fingerprint)
+
+
+def _migrate(ledgers: dict[str, Any], batch: dict[str, Finding]) -> None:
+    """Give generated entries written before defect keys existed their new identity.
+
+    An entry whose evidence names its key (fuzz findings) gets the key's fingerprint. An
+    entry identified by its check (run findings) is adopted by the first finding of this
+    batch with a key that the same check saw (same target, kind and component), so its ID
+    and history go on instead of a twin being added.
+    """
+    taken = {e["fingerprint"] for ledger in ledgers.values() for e in ledger.entries
+             if e.get("fingerprint")}
+    for ledger in ledgers.values():
+        for entry in ledger.entries:
+            if not is_generated(entry) or not _is_legacy(entry):
+                continue
+            key = _key_of(entry.get("component"), entry.get("evidence"))
+            if key is None:
+                continue
+            fingerprint = key_fingerprint(entry["target"]["name"], ledger.kind, key)
+            if fingerprint not in taken:
+                taken.discard(entry["fingerprint"])
+                entry["fingerprint"] = fingerprint
+                taken.add(fingerprint)
+    for fingerprint, finding in batch.items():
+        if fingerprint in taken or finding.defect_key is None:
+            continue
+        for entry in ledgers[finding.kind].entries:
+            if (is_generated(entry) and _is_legacy(entry) and entry["fingerprint"] not in batch
+                    and _key_of(entry.get("component"), entry.get("evidence")) is None
+                    and entry["target"].get("name") == finding.target["name"]
+                    and entry.get("component") == finding.component
+                    and entry.get("check") in finding.checks):
+                taken.discard(entry["fingerprint"])
+                entry["fingerprint"] = fingerprint
+                taken.add(fingerprint)
+                break
 
 
 def merge_findings(
@@ -633,21 +948,24 @@ def merge_findings(
     """Fold ``findings`` into the ledgers of ``ledger_dir`` (see the module docstring).
 
     ``target`` is what the run tested; only its open generated entries can be marked fixed,
-    and only for checks in ``checks_run``. Merging the same run twice changes nothing.
+    and only when a check of their ``found_by`` is in ``checks_run``. Merging the same run
+    twice changes nothing.
 
     :raises HarnessError: a ledger is corrupt or mis-typed (exit 2); nothing is written.
     """
     ledgers = load_ledgers(Path(ledger_dir))
     summary = MergeSummary()
+
+    batch: dict[str, Finding] = {}
+    for finding in findings:
+        known = batch.get(finding.fingerprint)
+        batch[finding.fingerprint] = finding if known is None else _fold(known, finding)
+    _migrate(ledgers, batch)
     by_print: dict[str, dict[str, Any]] = {}
     for ledger in ledgers.values():
         for entry in ledger.entries:
             if entry.get("fingerprint"):
                 by_print[entry["fingerprint"]] = entry
-
-    batch: dict[str, Finding] = {}
-    for finding in findings:
-        batch.setdefault(finding.fingerprint, finding)
 
     for fingerprint, finding in batch.items():
         entry = by_print.get(fingerprint)
@@ -666,20 +984,23 @@ def merge_findings(
         summary.ids[fingerprint] = entry["id"]
 
     target_name = target.get("name")
+    still_seeing = {check for finding in batch.values() for check in finding.checks}
     for ledger in ledgers.values():
         for entry in ledger.entries:
-            if (
-                is_generated(entry)
-                and entry["status"] == "open"
-                and entry["target"].get("name") == target_name
-                and entry.get("check") in checks_run
-                and entry["fingerprint"] not in batch
-            ):
-                entry["status"] = "fixed"
-                entry["fixed_in_run"] = run_id
-                entry["fixed_at"] = now
-                entry["fixed_in_version"] = str(target.get("version", ""))
-                summary.fixed.append(entry["id"])
+            if not (is_generated(entry) and entry["status"] == "open"
+                    and entry["target"].get("name") == target_name
+                    and entry["fingerprint"] not in batch):
+                continue
+            checks = _found_by_checks(entry.get("evidence"), entry.get("check"))
+            if not any(check in checks_run for check in checks):
+                continue  # none of the checks that saw it ran: nothing is known
+            if _is_legacy(entry) and entry.get("check") in still_seeing:
+                continue  # identified by a check that still sees a defect: not fixed
+            entry["status"] = "fixed"
+            entry["fixed_in_run"] = run_id
+            entry["fixed_at"] = now
+            entry["fixed_in_version"] = str(target.get("version", ""))
+            summary.fixed.append(entry["id"])
 
     for ledger in ledgers.values():  # validate every ledger before writing any
         validate_ledger(ledger.doc, ledger.kind, path=ledger.path, text=None)

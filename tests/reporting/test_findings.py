@@ -33,10 +33,20 @@ STACK = (
 )
 
 
+PUT_HANG = {"component": "ChunkQueue", "operation": "put (full queue)", "property": "no_hang"}
+
+
 def hang(
-    detail: str = "1 tasks still blocked at the 2 s deadline", line: int = 41
+    detail: str = "1 tasks still blocked at the 2 s deadline", line: int = 41,
+    defects: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    return {"name": "no_hang", "passed": False, "detail": detail, "stack": STACK.format(line=line)}
+    """A failed no_hang invariant; without ``defects`` it names no clause (filed under the
+    check, one finding per place where tasks wait)."""
+    invariant = {"name": "no_hang", "passed": False, "detail": detail,
+                 "stack": STACK.format(line=line)}
+    if defects:
+        invariant["defects"] = defects
+    return invariant
 
 
 def failing_run(
@@ -268,7 +278,8 @@ def test_stageflow_hang_is_reported_under_the_seeded_bug_038(
     seeded: Path, snapshot: Callable[[Path], dict[str, bytes]]
 ) -> None:
     before = snapshot(seeded)
-    summary = record_run(failing_run(target=("stageflow", "0.5.1")), ledger_dir=seeded)
+    summary = record_run(failing_run(target=("stageflow", "0.5.1"), defects=[PUT_HANG]),
+                         ledger_dir=seeded)
     assert (summary.manual, summary.added) == (["BUG-038"], [])
     assert snapshot(seeded) == before
 
