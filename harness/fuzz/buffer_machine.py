@@ -13,7 +13,16 @@ and the reads (fractions of a frame to several capacities). Properties (DESIGN.m
 - ``bad_input_refused``: a chunk of another rate, channel count or format, a chunk of
   partial frames, a negative or NaN read duration are refused and change nothing;
 - ``duration``: ``duration_ms`` agrees with the bytes held;
-- ``underrun_visible``: a short read leaves the buffer in a reported underrun.
+- ``underrun_visible``: a short read leaves the buffer in a reported underrun, and the next
+  full read ends it (``stream.buffer_recovered``);
+- ``minimal_trim``: an overflow trims no more than it must: the buffer keeps the newest
+  ``max_duration_ms`` of whole frames (over-trimming is silent data loss);
+- ``readiness``: ``is_ready()`` is true exactly once ``target_duration_ms`` (whole frames,
+  at most the capacity) is held, ``is_full()`` exactly once the capacity is held;
+- ``stats``: every level the buffer reports (``stats['bytes_buffered']``,
+  ``statistics().size_bytes``) is the bytes held, and ``stats`` counts the bytes received,
+  read and trimmed;
+- ``event_payload``: overflow, underrun and recovered events carry their documented keys.
 """
 
 from __future__ import annotations
@@ -53,6 +62,23 @@ EXPECTED = {
     "underrun_visible": "a read that returns less than asked emits stream.buffer_underrun "
                         "(the buffer is in underrun until stream.buffer_recovered)",
     "outcome": "a valid configuration is accepted; calls return what their contract says",
+    "minimal_trim": "an overflow trims only what the bound requires, rounded up to a whole "
+                    "frame: the buffer keeps the newest max_duration_ms of whole frames",
+    "readiness": "is_ready() is true exactly when target_duration_ms (rounded up to whole "
+                 "frames, at most the capacity) is held; is_full() exactly when the capacity "
+                 "(max_duration_ms rounded down to whole frames) is held",
+    "stats": "stats['bytes_buffered'] and statistics().size_bytes are the bytes held; "
+             "stats counts the bytes received (total_received), read (total_read) and "
+             "trimmed by overflow (total_dropped)",
+    "event_payload": "stream.buffer_overflow carries bytes_dropped, buffer_duration_ms and "
+                     "max_duration_ms; stream.buffer_underrun bytes_requested, "
+                     "bytes_available and buffer_duration_ms; stream.buffer_recovered "
+                     "buffer_duration_ms",
+}
+PAYLOAD_KEYS = {
+    "stream.buffer_overflow": ("bytes_dropped", "buffer_duration_ms", "max_duration_ms"),
+    "stream.buffer_underrun": ("bytes_requested", "bytes_available", "buffer_duration_ms"),
+    "stream.buffer_recovered": ("buffer_duration_ms",),
 }
 
 
@@ -60,7 +86,7 @@ class BufferMachine(FuzzMachine):
     """Random add_chunk/read/clear sequences on one buffer, checked against a bytes model."""
 
     component = COMPONENT
-    properties = (*EXPECTED, "unexpected_error")
+    properties = (*EXPECTED, "emitter_failure_visible", "unexpected_error")
 
     @initialize(data=st.data(), rate=RATES, channels=st.integers(1, 2), max_ms=CAPACITIES_MS,
                 target_share=st.sampled_from([0.0, 0.25, 0.5, 1.0]),
@@ -74,7 +100,9 @@ class BufferMachine(FuzzMachine):
         self.frame = BYTES_PER_SAMPLE[self.fmt] * channels
         self.max_ms = max_ms
         self.max_bytes = int(max_ms * rate / 1000 + 1e-9) * self.frame
+        self.target_ms = max_ms * target_share
         self.model = bytearray()
+        self.counted = {key: 0 for key in runtime.BUFFER_COUNTERS}
         self.counter = 0
         self.mark = 0
         target_ms = max_ms * target_share
@@ -89,6 +117,7 @@ class BufferMachine(FuzzMachine):
         self.buffer = self.target.make_buffer(
             target_duration_ms=target_ms, max_duration_ms=max_ms, sample_rate=rate,
             channels=channels, fmt=self.fmt, event_emitter=self.emitter(mode))
+        self.stats_seen = runtime.buffer_stats(self.buffer)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -124,6 +153,10 @@ class BufferMachine(FuzzMachine):
         if level != len(self.model):
             self.expect((COMPONENT, "integrity", op), f"f'level:{{{self.level_expr()}}}'",
                         f"level:{level}", {f"level:{len(self.model)}"}, EXPECTED["integrity"])
+        self.verify_payloads()
+        self.verify_readiness(level)
+        self.verify_stats(level, op)
+        self.verify_emitter_failure(self.buffer, "buf")
         got = runtime.close_to(lambda: self.buffer.duration_ms,
                                level / self.frame / self.rate * 1000.0)
         if got != "as expected":
@@ -131,6 +164,53 @@ class BufferMachine(FuzzMachine):
                              f"close_to(lambda: buf.duration_ms, {self.level_expr()} / "
                              f"{self.frame} / {self.rate} * 1000.0)", got, {"as expected"},
                              EXPECTED["duration"])
+
+    def verify_payloads(self) -> None:
+        got = runtime.payload_gaps(self.events[self.mark:], PAYLOAD_KEYS)
+        if got != "complete":
+            self.soft_expect((COMPONENT, "event_payload", got.split(" lacks")[0]),
+                             f"payload_gaps(events[mark:], {PAYLOAD_KEYS!r})", got,
+                             {"complete"}, EXPECTED["event_payload"])
+
+    def verify_readiness(self, level: int) -> None:
+        """is_ready()/is_full() against the whole frames held (either answer where the
+        float boundary is exact, and nothing judged while a partial frame is held)."""
+        if level % self.frame:
+            return  # a partial frame: a defect reported by whole_frames/bad_input_refused
+        frames = level // self.frame
+        max_frames = self.max_bytes // self.frame
+        target = self.target_ms * self.rate / 1000
+        need = min(math.ceil(target - 1e-9), max_frames)
+        for method, threshold, exact in (("is_ready", need, target),
+                                         ("is_full", max_frames, self.max_ms * self.rate / 1000)):
+            fn = getattr(self.buffer, method, None)
+            if not callable(fn):
+                continue
+            allowed = {f"ok:{frames >= threshold}"}
+            if abs(frames - exact) <= 1e-6 * max(1.0, exact):
+                allowed = {"ok:True", "ok:False"}
+            got = runtime.call_sync(fn)
+            if got not in allowed:
+                self.soft_expect((COMPONENT, "readiness", method), f"call_sync(buf.{method})",
+                                 got, allowed, EXPECTED["readiness"])
+
+    def verify_stats(self, level: int, op: str) -> None:
+        """Reported levels are the bytes held; counters moved by what this step did."""
+        levels = runtime.buffer_levels(self.buffer)
+        expected = " ".join(f"{part.split(':')[0]}:{level}" for part in levels.split())
+        if levels != expected:
+            self.soft_expect((COMPONENT, "stats", op), "buffer_levels(buf)", levels,
+                             {expected}, EXPECTED["stats"])
+        got = runtime.buffer_stats(self.buffer)
+        seen = dict(part.split(":", 1) for part in self.stats_seen.split())
+        want = " ".join(
+            f"{key}:{seen[key] if not seen[key].isdigit() else int(seen[key]) + self.counted[key]}"
+            for key in runtime.BUFFER_COUNTERS)
+        self.stats_seen = got
+        self.counted = dict.fromkeys(runtime.BUFFER_COUNTERS, 0)
+        if got != want:
+            self.soft_expect((COMPONENT, "stats", op), "buffer_stats(buf)", got, {want},
+                             EXPECTED["stats"])
 
     # -- rules -------------------------------------------------------------------------
 
@@ -150,6 +230,7 @@ class BufferMachine(FuzzMachine):
                     "a chunk of the buffer's own format is accepted")
         joined = self.model + raw
         level = self.level()
+        self.counted["total_received"] += len(raw)
         if len(joined) <= self.max_bytes:
             self.model = joined
             self.finish(op)
@@ -173,6 +254,11 @@ class BufferMachine(FuzzMachine):
                              "f\"reported:{total(events[mark:], 'stream.buffer_overflow', "
                              "'bytes_dropped')}\"", f"reported:{reported}",
                              {f"reported:{trimmed}"}, EXPECTED["no_silent_drop"])
+        if level < self.max_bytes:
+            self.soft_expect((COMPONENT, "minimal_trim", op),
+                             f"'kept all that fits' if {lvl} >= {self.max_bytes} "
+                             f"else f'level:{{{lvl}}}'", f"level:{level}",
+                             {"kept all that fits"}, EXPECTED["minimal_trim"])
         self.resync(joined, op)
         self.finish(op)
 
@@ -201,6 +287,7 @@ class BufferMachine(FuzzMachine):
                          f"accepted(call_sync(lambda: buf.add_chunk({name})))", got,
                          {"raised:refused"}, EXPECTED["bad_input_refused"])
         if got == "accepted":  # a known defect (masked): follow what the buffer holds now
+            self.counted["total_received"] += len(raw)
             self.resync(self.model + raw, op)
         else:
             self.check_unchanged(op, before)
@@ -212,6 +299,7 @@ class BufferMachine(FuzzMachine):
         if level > len(joined):
             self.expect((COMPONENT, "integrity", op), f"f'level:{{{self.level_expr()}}}'",
                         f"level:{level}", {f"level:{len(joined)}"}, EXPECTED["integrity"])
+        self.counted["total_dropped"] += max(0, len(joined) - level)
         self.model = joined[len(joined) - level:]
 
     @rule(duration=st.one_of(st.integers(0, 60).map(float), st.floats(0.0, 400.0)))
@@ -246,11 +334,16 @@ class BufferMachine(FuzzMachine):
             self.log.check(expr, allowed, got)
         size = len(result)
         del self.model[:size]
+        self.counted["total_read"] += size
         wanted = int(requested + 1e-9) * self.frame
         if size < wanted and not runtime.underrun_visible(self.events):
             self.soft_expect((COMPONENT, "underrun_visible", "read (short)"),
                              "'underrun' if underrun_visible(events) else 'no underrun'",
                              "no underrun", {"underrun"}, EXPECTED["underrun_visible"])
+        elif wanted and size >= wanted and runtime.underrun_visible(self.events):
+            self.soft_expect((COMPONENT, "underrun_visible", "read (full, after an underrun)"),
+                             "'underrun' if underrun_visible(events) else 'no underrun'",
+                             "underrun", {"no underrun"}, EXPECTED["underrun_visible"])
         self.finish(op)
 
     @rule(duration=st.one_of(st.floats(max_value=-1e-6, allow_nan=False,
@@ -272,6 +365,7 @@ class BufferMachine(FuzzMachine):
         data = result[0] if result else None
         if isinstance(data, bytes | bytearray) and bytes(data) == bytes(self.model[:len(data)]):
             del self.model[:len(data)]  # a known defect (masked): follow the buffer
+            self.counted["total_read"] += len(data)
         self.check_unchanged(op, before + (-len(data) if isinstance(data, bytes | bytearray)
                                            else 0))
         self.finish(op)

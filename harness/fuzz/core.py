@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -98,13 +99,19 @@ class FuzzMachine(RuleBasedStateMachine):
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.tainted = False
         self.tasks: list[asyncio.Task[Any]] = []
+        self.logged: runtime.LogCount | None = None
+        """Counts log records once an emitter that raises is in use."""
+        self.failure_checked = False
 
     # -- emitters ------------------------------------------------------------------------
 
     def emitter(self, mode: str) -> Callable[[str, dict[str, Any]], None]:
         """A recording emitter; ``mode == "raising"`` raises after recording (a faulty
-        observer must never break the data path)."""
+        observer must never break the data path, and its failure must not go unseen)."""
         events = self.events
+        if mode == "raising" and self.logged is None:
+            self.logged = runtime.LogCount()
+            logging.getLogger().addHandler(self.logged)
 
         def emit(name: str, payload: dict[str, Any]) -> None:
             events.append((name, dict(payload)))
@@ -118,7 +125,9 @@ class FuzzMachine(RuleBasedStateMachine):
     @staticmethod
     def emitter_code(mode: str) -> list[str]:
         if mode == "raising":
-            return ["def emit(name, payload):",
+            return ["logged = LogCount()",
+                    "logging.getLogger().addHandler(logged)",
+                    "def emit(name, payload):",
                     "    events.append((name, dict(payload)))",
                     "    raise RuntimeError('emitter failure (injected)')"]
         return ["def emit(name, payload):", "    events.append((name, dict(payload)))"]
@@ -198,7 +207,21 @@ class FuzzMachine(RuleBasedStateMachine):
             return
         self.expect(key, expr, got, allowed, expected)
 
+    def verify_emitter_failure(self, obj: Any, expr: str) -> None:
+        """Once the raising emitter has raised, its failure is visible: logged, or counted
+        in the object's statistics (checked once per example)."""
+        if self.logged is None or self.failure_checked or not self.events:
+            return
+        self.failure_checked = True
+        got = runtime.failure_visible(obj, self.logged)
+        self.soft_expect((self.component, "emitter_failure_visible", "event emitter raised"),
+                         f"failure_visible({expr}, logged)", got, {"visible"},
+                         "an event emitter that raises is isolated (the data path goes on), "
+                         "counted in the statistics and logged once: never silent")
+
     def teardown(self) -> None:
+        if self.logged is not None:
+            logging.getLogger().removeHandler(self.logged)
         for task in self.tasks:
             if not task.done():
                 task.cancel()

@@ -1,52 +1,68 @@
-"""Fuzzing of construction and of audio arithmetic: configurations and chunks.
+"""Fuzzing of configuration and of audio arithmetic: every public callable, every format.
 
-Each rule builds one object from generally drawn arguments, valid or not (sizes from
-negative to small, durations negative, zero, NaN or positive, sample rates 8-48 kHz or
-non-positive, channel counts 1-2 or non-positive, every PCM format). Properties:
+Rules are independent: each builds or calls one thing from generally drawn arguments.
+Properties:
 
-- ``config_refused``: an invalid configuration (``max_size`` < 1, negative or NaN
-  durations, non-positive sample rate or channels) is refused at construction with
-  ``ValueError``/``TypeError``, and a valid one is accepted;
+- ``config_refused``: every public constructor of the target (discovered from its module,
+  :mod:`harness.fuzz.arguments`) refuses a bad configuration — sizes < 1, negative or NaN
+  durations, percentages outside 0..100 or misordered water marks, unknown policies and
+  formats, wrong types — with ``ValueError``/``TypeError``, and accepts a valid one;
+- ``bad_input_refused``: the same rule for every public function and synchronous method
+  (of the classes no state machine drives) that takes such arguments;
 - ``duration``: a chunk's ``duration_ms`` and ``calculate_audio_duration_ms`` agree with
-  bytes / (bytes per sample x channels) / sample rate for every PCM format;
-- ``bad_input_refused``: ``calculate_audio_duration_ms`` refuses a negative byte count
-  and non-positive rates, channels and sample sizes.
+  bytes / (bytes per sample x channels) / sample rate for every PCM format; a compressed
+  format (every member of the target's ``AudioFormat`` that is not PCM or float) has no
+  duration derivable from its bytes: ``duration_ms`` raises, or returns the duration the
+  caller gave, never a number computed as if it were PCM.
+
+One finding per callable (component + operation), whatever argument broke it.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
+import inspect
+import re
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
-from harness.fuzz import runtime
+from harness.fuzz import arguments, runtime
+from harness.fuzz.arguments import CallableSpec
 from harness.fuzz.core import FuzzMachine, guarded
 
-__all__ = ["ObjectsMachine"]
+__all__ = ["ObjectsMachine", "pcm_width"]
 
 BYTES_PER_SAMPLE = {"pcm_16": 2, "pcm_24": 3, "pcm_32": 4, "float_32": 4}
-RATES = st.one_of(st.integers(8000, 48000), st.integers(-48000, 0))
-CHANNELS = st.integers(-2, 2)
-DURATIONS = st.one_of(st.integers(-100, 500).map(float), st.floats(-100.0, 500.0),
-                      st.just(math.nan))
+STATEFUL = frozenset({"ChunkQueue", "StreamingBuffer"})
+"""Classes whose methods the queue and buffer machines drive (their constructors are here)."""
+RATES = st.integers(8000, 48000)
+CHANNELS = st.integers(1, 2)
 
 EXPECTED = {
-    "config_refused": "an invalid configuration is refused at construction with "
+    "config_refused": "an invalid configuration (size < 1, negative or NaN duration, "
+                      "percentage outside 0..100 or low above high water mark, unknown "
+                      "policy or format, wrong type) is refused at construction with "
                       "ValueError/TypeError naming the argument; a valid one is accepted",
-    "duration": "duration = bytes / (bytes per sample x channels) / sample rate x 1000 "
-                "(PCM_16: 2 bytes, PCM_24: 3, PCM_32 and FLOAT_32: 4)",
-    "bad_input_refused": "invalid arguments are refused with ValueError/TypeError",
+    "bad_input_refused": "invalid arguments (the same rule as for configurations) are "
+                         "refused with ValueError/TypeError; valid ones are accepted",
+    "duration": "PCM: duration = bytes / (bytes per sample x channels) / sample rate x 1000 "
+                "(PCM_16: 2 bytes, PCM_24: 3, PCM_32 and FLOAT_32: 4); compressed formats: "
+                "no duration derived from the byte count (raise, or the duration the "
+                "caller gave)",
 }
 
 
-def _code(value: float) -> str:
-    return "float('nan')" if isinstance(value, float) and math.isnan(value) else repr(value)
+def pcm_width(fmt: str) -> int | None:
+    """Bytes per sample of a PCM or float format value (``pcm_24`` -> 3), else None."""
+    match = re.fullmatch(r"(?:pcm|float|int|s)_?(\d+)(?:le)?", fmt.lower())
+    if match is None or int(match.group(1)) % 8:
+        return None
+    return int(match.group(1)) // 8
 
 
 class ObjectsMachine(FuzzMachine):
-    """Constructors and duration arithmetic with valid and invalid arguments.
+    """Public callables with valid and invalid arguments; duration arithmetic per format.
 
     Every rule is independent of the others, so a defect already found (masked) is skipped
     and the example goes on.
@@ -56,93 +72,159 @@ class ObjectsMachine(FuzzMachine):
     independent_rules = True
     max_steps = 5
     properties = (*EXPECTED, "unexpected_error")
+    _callables: ClassVar[dict[int, list[CallableSpec]]] = {}
 
-    def construct(self, component: str, op: str, fn: Any, code: str, valid: bool) -> str:
-        got = runtime.construct(fn)
-        allowed = {"made"} if valid else {"raised:refused"}
-        self.soft_expect((component, "config_refused", op), f"construct(lambda: {code})", got,
-                    allowed, EXPECTED["config_refused"])
-        return got
+    # -- discovery -------------------------------------------------------------------------
 
-    @rule(max_size=st.integers(-3, 4))
+    def callables(self) -> list[CallableSpec]:
+        """The target's public callables that take configured arguments (cached per target)."""
+        key = id(self.target)
+        found = self._callables.get(key)
+        if found is None:
+            module = getattr(self.target, "module", None)
+            found = arguments.discover(module, stateful=STATEFUL) if module is not None \
+                else self._factories()
+            self._callables[key] = found
+        return found
+
+    def _factories(self) -> list[CallableSpec]:
+        """A target without a module: its three factories, configured the same way."""
+        target = self.target
+        p = arguments.Param
+
+        def param(name: str, required: bool = True) -> arguments.Param:
+            return p(name, arguments.kind_of(name), required)
+
+        data = p("data", None, True, filler=(bytes(4), "bytes(4)"))
+        return [
+            CallableSpec("ChunkQueue", "ChunkQueue()", "config_refused", "sf.ChunkQueue",
+                         (param("max_size"),), lambda: target.make_queue),
+            CallableSpec("StreamingBuffer", "StreamingBuffer()", "config_refused",
+                         "sf.StreamingBuffer",
+                         tuple(param(n) for n in ("target_duration_ms", "max_duration_ms",
+                                                  "sample_rate", "channels")),
+                         lambda: target.make_buffer),
+            CallableSpec("AudioChunk", "AudioChunk()", "config_refused", "sf.AudioChunk",
+                         (data, param("sample_rate"), param("channels")),
+                         lambda: target.make_chunk),
+        ]
+
+    def formats(self) -> list[str]:
+        """The target's audio format values (every member of its ``AudioFormat``)."""
+        enum = getattr(getattr(self.target, "module", None), "AudioFormat", None)
+        if enum is None:
+            return sorted(BYTES_PER_SAMPLE)
+        return sorted(str(member.value) for member in enum)
+
+    # -- rules -----------------------------------------------------------------------------
+
+    @rule(data=st.data())
     @guarded
-    def chunk_queue(self, max_size: int) -> None:
-        self.construct("ChunkQueue", "ChunkQueue()", lambda: self.target.make_queue(max_size),
-                       f"sf.ChunkQueue({max_size})", max_size >= 1)
-
-    @rule(target_ms=DURATIONS, max_ms=DURATIONS, rate=RATES, channels=CHANNELS)
-    @guarded
-    def streaming_buffer(self, target_ms: float, max_ms: float, rate: int,
-                         channels: int) -> None:
-        if all(math.isfinite(v) and v >= 0 for v in (target_ms, max_ms)) and target_ms > max_ms:
-            target_ms, max_ms = max_ms, target_ms  # ordering is not what this rule tests
-        valid = (math.isfinite(target_ms) and target_ms >= 0 and math.isfinite(max_ms)
-                 and max_ms * rate / 1000 >= 1 and rate >= 1 and channels >= 1)
-        ambiguous = math.isfinite(max_ms) and max_ms > 0 and rate >= 1 and \
-            max_ms * rate / 1000 < 1  # less than one frame: no test either way
-        if ambiguous:
+    def configure(self, data: st.DataObject) -> None:
+        """Call one public callable with drawn arguments: refused iff one is bad."""
+        specs = self.callables()
+        if not specs:
             return
-        self.construct(
-            "StreamingBuffer", "StreamingBuffer()",
-            lambda: self.target.make_buffer(target_duration_ms=target_ms,
-                                            max_duration_ms=max_ms, sample_rate=rate,
-                                            channels=channels),
-            f"sf.StreamingBuffer(target_duration_ms={_code(target_ms)}, "
-            f"max_duration_ms={_code(max_ms)}, sample_rate={rate}, channels={channels})",
-            valid)
+        spec = data.draw(st.sampled_from(specs), label="callable")
+        values, valid, args = arguments.draw_call(data, spec)
+        got = runtime.construct(lambda: arguments.call(spec, values))
+        self.soft_expect((spec.component, spec.prop, spec.operation),
+                         f"construct(lambda: {spec.code}({args}))", got,
+                         {"made"} if valid else {"raised:refused"}, EXPECTED[spec.prop])
 
-    @rule(fmt=st.sampled_from(sorted(BYTES_PER_SAMPLE)), rate=RATES, channels=CHANNELS,
-          frames=st.integers(0, 2000))
+    @rule(data=st.data(), rate=RATES, channels=CHANNELS)
     @guarded
-    def audio_chunk(self, fmt: str, rate: int, channels: int, frames: int) -> None:
-        size = frames * BYTES_PER_SAMPLE[fmt] * max(channels, 1)
+    def audio_chunk(self, data: st.DataObject, rate: int, channels: int) -> None:
+        """A valid chunk of any format: its duration, derived or not."""
+        fmt = data.draw(st.sampled_from(self.formats()), label="format")
+        width = BYTES_PER_SAMPLE.get(fmt) or pcm_width(fmt)
+        if width is None:
+            self._compressed_chunk(data, fmt, rate, channels)
+            return
+        frames = data.draw(st.integers(0, 2000), label="frames")
+        size = frames * width * channels
         made: list[Any] = []
-        code = (f"sf.AudioChunk(data=bytes({size}), sample_rate={rate}, channels={channels}, "
-                f"format=sf.AudioFormat({fmt!r}))")
-
-        def build() -> Any:
-            made.append(self.target.make_chunk(bytes(size), sample_rate=rate,
-                                               channels=channels, fmt=fmt))
-            return made[-1]
-
-        valid = rate >= 1 and channels >= 1
-        name = "chunk"
-        self.log.code(f"{name} = []")
-        got = self.construct("AudioChunk", "AudioChunk()", build,
-                             f"{name}.append({code})", valid)
-        if not made or not valid:
+        self.log.code("chunk = []")
+        got = runtime.construct(lambda: made.append(self.target.make_chunk(
+            bytes(size), sample_rate=rate, channels=channels, fmt=fmt)))
+        code = self._chunk_code(size, rate, channels, fmt)
+        self.soft_expect(("AudioChunk", "config_refused", "AudioChunk()"),
+                         f"construct(lambda: chunk.append({code}))", got, {"made"},
+                         EXPECTED["config_refused"])
+        if not made:
             return
         chunk = made[0]
         expected = frames / rate * 1000.0
         got = runtime.close_to(lambda: chunk.duration_ms, expected)
         self.soft_expect(("AudioChunk", "duration", f"duration_ms ({fmt})"),
-                    f"close_to(lambda: {name}[0].duration_ms, {expected!r})", got,
-                    {"as expected"}, EXPECTED["duration"])
+                         f"close_to(lambda: chunk[0].duration_ms, {expected!r})", got,
+                         {"as expected"}, EXPECTED["duration"])
 
-    @rule(byte_count=st.integers(-100, 10_000), rate=RATES, channels=CHANNELS,
-          width=st.integers(-1, 4))
+    @staticmethod
+    def _chunk_code(size: int, rate: int, channels: int, fmt: str, extra: str = "") -> str:
+        return (f"sf.AudioChunk(data=bytes({size}), sample_rate={rate}, channels={channels}, "
+                f"format=sf.AudioFormat({fmt!r}){extra})")
+
+    def _duration_parameter(self) -> str | None:
+        """The chunk constructor's parameter for a caller-given duration, if it has one."""
+        cls = getattr(getattr(self.target, "module", None), "AudioChunk", None)
+        if cls is None:
+            return None
+        try:
+            names = inspect.signature(cls).parameters
+        except (TypeError, ValueError):
+            return None
+        return next((n for n in names if n.startswith("duration")), None)
+
+    def _compressed_chunk(self, data: st.DataObject, fmt: str, rate: int, channels: int) -> None:
+        size = data.draw(st.integers(0, 4000), label="bytes")
+        hint_name = self._duration_parameter()
+        hint = data.draw(st.none() | st.floats(0.0, 1000.0), label="duration given") \
+            if hint_name else None
+        extra = f", {hint_name}={hint!r}" if hint is not None else ""
+        made: list[Any] = []
+        self.log.code("chunk = []")
+        if hint is not None:
+            cls = self.target.module.AudioChunk
+
+            def build() -> None:
+                made.append(cls(data=bytes(size), sample_rate=rate, channels=channels,
+                                format=self.target.audio_format(fmt), **{hint_name: hint}))
+        else:
+            def build() -> None:
+                made.append(self.target.make_chunk(bytes(size), sample_rate=rate,
+                                                   channels=channels, fmt=fmt))
+        got = runtime.construct(build)
+        self.soft_expect(("AudioChunk", "config_refused", "AudioChunk()"),
+                         f"construct(lambda: chunk.append("
+                         f"{self._chunk_code(size, rate, channels, fmt, extra)}))",
+                         got, {"made"}, EXPECTED["config_refused"])
+        if not made:
+            return
+        chunk = made[0]
+        if hint is not None:
+            got = runtime.close_to(lambda: chunk.duration_ms, hint)
+            expr, allowed = f"close_to(lambda: chunk[0].duration_ms, {hint!r})", {"as expected"}
+        else:
+            got = runtime.raises(lambda: chunk.duration_ms)
+            expr, allowed = "raises(lambda: chunk[0].duration_ms)", {"raised"}
+        self.soft_expect(("AudioChunk", "duration", "duration_ms (compressed)"), expr, got,
+                         allowed, EXPECTED["duration"])
+
+    @rule(byte_count=st.integers(0, 10_000), rate=RATES, channels=CHANNELS,
+          width=st.integers(1, 4))
     @guarded
     def duration_function(self, byte_count: int, rate: int, channels: int, width: int) -> None:
-        fn = getattr(self.target, "module", None)
-        fn = getattr(fn, "calculate_audio_duration_ms", None)
+        fn = getattr(getattr(self.target, "module", None), "calculate_audio_duration_ms", None)
         if fn is None:
             return
         call = (f"sf.calculate_audio_duration_ms({byte_count}, sample_rate={rate}, "
                 f"channels={channels}, bytes_per_sample={width})")
-        valid = byte_count >= 0 and rate >= 1 and channels >= 1 and width >= 1
-        if not valid:
-            got = runtime.call_sync(lambda: fn(byte_count, sample_rate=rate, channels=channels,
-                                               bytes_per_sample=width))
-            if got.startswith("ok:"):
-                got = "accepted"
-            self.soft_expect(("calculate_audio_duration_ms", "bad_input_refused",
-                         "calculate_audio_duration_ms"),
-                        f"accepted(call_sync(lambda: {call}))", got, {"raised:refused"},
-                        EXPECTED["bad_input_refused"])
-            return
         expected = byte_count / (width * channels) / rate * 1000.0
         got = runtime.close_to(lambda: fn(byte_count, sample_rate=rate, channels=channels,
                                           bytes_per_sample=width), expected)
-        self.soft_expect(("calculate_audio_duration_ms", "duration", "calculate_audio_duration_ms"),
-                    f"close_to(lambda: {call}, {expected!r})", got, {"as expected"},
-                    EXPECTED["duration"])
+        self.soft_expect(("calculate_audio_duration_ms", "duration",
+                          "calculate_audio_duration_ms"),
+                         f"close_to(lambda: {call}, {expected!r})", got, {"as expected"},
+                         EXPECTED["duration"])
+

@@ -16,7 +16,16 @@ deadline) and is otherwise a hang. Properties (DESIGN.md, "stageflow_core"):
 - ``put_timeout``: ``put(timeout=)`` ends by its timeout;
 - ``level``: ``len(queue)`` is the number of items held;
 - ``backpressure_visible``: ``stream.producer_blocked`` is emitted when a put starts to wait;
-- ``end_of_stream``: a closed, drained queue ends every consumer.
+- ``end_of_stream``: a closed, drained queue ends every consumer;
+- ``throttle`` (H3): after every operation the monitor's ``should_throttle()`` and the
+  ``stream.throttle_started``/``ended`` events (which alternate) agree with high/low-water
+  hysteresis applied to the fill the model holds — on puts and on gets alike (marks: what
+  the monitor reports, else 80/20);
+- ``minimal_trim``: a ``drop_oldest`` put on a full queue evicts exactly one item;
+- ``stats``: the monitor's ``stats`` count the items accepted, the items the overflow policy
+  dropped and the peak level;
+- ``event_payload``: drop and throttle events carry their documented keys, and a drop event
+  names the dropped chunk's ``sequence``.
 """
 
 from __future__ import annotations
@@ -50,10 +59,12 @@ _PRIMITIVES = st.one_of(
     st.tuples(st.integers(0, 9), st.integers(0, 9)),
 )
 ITEMS = st.one_of(
-    st.tuples(st.just("value"), _PRIMITIVES),
     st.tuples(st.just("chunk"), st.tuples(st.integers(0, 2**16), st.integers(0, 8))),
+    st.tuples(st.just("value"), _PRIMITIVES),
 )
-"""General item values: primitives (``None`` included) and audio chunks ``(sequence, frames)``."""
+"""General item values: audio chunks ``(sequence, frames)`` and primitives (``None``
+included). Chunks come first, so a shrunk reproduction uses chunks unless the defect needs
+another value."""
 
 
 @dataclass
@@ -84,14 +95,49 @@ EXPECTED = {
     "level": "len(queue) is the number of items the queue holds",
     "backpressure_visible": "stream.producer_blocked is emitted when a put starts to wait",
     "end_of_stream": "on a closed, drained queue get() returns None and async iteration ends",
+    "throttle": "after every put and get, should_throttle() and the alternating "
+                "stream.throttle_started/stream.throttle_ended events follow high/low-water "
+                "hysteresis of the queue's fill: on once the fill reaches the high-water mark, "
+                "off once it falls to the low-water mark (a consumer draining the queue ends "
+                "throttling then)",
+    "minimal_trim": "a drop_oldest put on a full queue evicts exactly one item",
+    "stats": "monitor.stats counts every accepted item (total_items), every item the overflow "
+             "policy dropped (dropped_items) and the peak level (max_queue_size)",
+    "event_payload": "stream.chunk_dropped carries reason, queue_size, max_size and the dropped "
+                     "chunk's sequence; stream.throttle_started/ended carry fill_percentage "
+                     "and queue_size",
 }
+PAYLOAD_KEYS = {
+    "stream.chunk_dropped": ("reason", "queue_size", "max_size"),
+    "stream.throttle_started": ("fill_percentage", "queue_size"),
+    "stream.throttle_ended": ("fill_percentage", "queue_size"),
+}
+DEFAULT_MARKS = (80.0, 20.0)
+"""High and low water marks (percent) of a monitor that does not report its own."""
+
+
+def _mark(monitor: Any, name: str, default: float) -> float:
+    value = getattr(monitor, name, None)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return default
+
+
+def _parse(label: str) -> dict[str, str]:
+    """``"a:1 b:2"`` -> ``{"a": "1", "b": "2"}``."""
+    return dict(part.split(":", 1) for part in label.split())
+
+
+def _sequence(item: Item) -> str:
+    sequence = getattr(item.obj, "sequence", None)
+    return "-" if sequence is None else str(sequence)
 
 
 class QueueMachine(FuzzMachine):
     """Random put/get/close/cancel sequences on one queue, checked against a deque model."""
 
     component = COMPONENT
-    properties = (*EXPECTED, "unexpected_error")
+    properties = (*EXPECTED, "emitter_failure_visible", "unexpected_error")
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -109,6 +155,12 @@ class QueueMachine(FuzzMachine):
         self.level_offset = 0
         self.queue = self.target.make_queue(max_size, overflow=self.policy,
                                             event_emitter=self.emitter(mode))
+        monitor = getattr(self.queue, "monitor", None)
+        self.high = _mark(monitor, "high_water_mark", DEFAULT_MARKS[0])
+        self.low = _mark(monitor, "low_water_mark", DEFAULT_MARKS[1])
+        self.throttle_seen = runtime.throttle_state(self.queue, [])
+        self.stats_seen = runtime.queue_stats(self.queue)
+        self.begin(log=False)
         self.preamble = [
             "events = []",
             *self.emitter_code(mode),
@@ -178,11 +230,17 @@ class QueueMachine(FuzzMachine):
     def apply_put(self, item: Item, got: str) -> None:
         if got in QUEUED:
             if self.full() and self.policy == "drop_oldest":
-                self.items.popleft()
+                self.step_dropped.append(self.items.popleft())
                 self.step_drops += 1
+                self.step_policy_drops += 1
             self.items.append(item)
+            self.step_accepted += 1
+            self.step_peak = max(self.step_peak, len(self.items))
         elif got == "ok:False":
             self.step_drops += 1
+            self.step_dropped.append(item)
+            if not self.closed:
+                self.step_policy_drops += 1
 
     def get_allowed(self, kind: str) -> set[str]:
         if self.items:
@@ -209,12 +267,17 @@ class QueueMachine(FuzzMachine):
         if self.items and got == self.items[0].label:
             self.items.popleft()
 
-    def begin(self) -> None:
-        """Start a step: event counts of the checks below are per step."""
+    def begin(self, *, log: bool = True) -> None:
+        """Start a step: event counts and the checks below are per step."""
         self.mark = len(self.events)
         self.step_drops = 0
+        self.step_policy_drops = 0
+        self.step_dropped: list[Item] = []
+        self.step_accepted = 0
+        self.step_peak = 0
         self.step_blocked = 0
-        self.log.code("mark = len(events)")
+        if log:
+            self.log.code("mark = len(events)")
 
     def track(self, coro: Any, pending: Pending) -> Any:
         async def tracked() -> Any:
@@ -320,6 +383,9 @@ class QueueMachine(FuzzMachine):
                         EXPECTED["no_hang"])
         self.verify_level(op)
         self.verify_events(op)
+        self.verify_throttle()
+        self.verify_stats(op)
+        self.verify_emitter_failure(self.queue, "q")
 
     def verify_level(self, op: str) -> None:
         """``len(queue)`` against the model; a discrepancy is filed under the step that
@@ -340,6 +406,8 @@ class QueueMachine(FuzzMachine):
                 "f\"drop events:{count(events[mark:], 'stream.chunk_dropped')}\"",
                 f"drop events:{drops}", {f"drop events:{self.step_drops}"},
                 EXPECTED["no_silent_drop"])
+        if drops == self.step_drops:
+            self.verify_payloads(new)
         blocked = runtime.count(new, "stream.producer_blocked")
         if blocked < self.step_blocked:
             self.soft_expect(
@@ -347,6 +415,80 @@ class QueueMachine(FuzzMachine):
                 "'visible' if count(events[mark:], 'stream.producer_blocked') >= "
                 f"{self.step_blocked} else 'not visible'",
                 "not visible", {"visible"}, EXPECTED["backpressure_visible"])
+
+    def verify_payloads(self, new: list[tuple[str, dict[str, Any]]]) -> None:
+        """Drop and throttle events of this step carry their keys; drops name the chunk."""
+        got = runtime.payload_gaps(new, PAYLOAD_KEYS)
+        if got != "complete":
+            self.soft_expect((COMPONENT, "event_payload", got.split(" lacks")[0]),
+                             f"payload_gaps(events[mark:], {PAYLOAD_KEYS!r})", got,
+                             {"complete"}, EXPECTED["event_payload"])
+        if not self.step_dropped:
+            return
+        got = runtime.dropped_sequences(new)
+        expected = "dropped:" + ",".join(_sequence(item) for item in self.step_dropped)
+        if got != expected:
+            self.soft_expect((COMPONENT, "event_payload", "stream.chunk_dropped"),
+                             "dropped_sequences(events[mark:])", got, {expected},
+                             EXPECTED["event_payload"])
+
+    def verify_throttle(self) -> None:
+        """Throttle state against hysteresis of the model's fill, from the state the queue
+        showed after the previous step (so a stale state is reported once, where it arose)."""
+        fill = len(self.items) / self.max_size * 100
+
+        def after(before: str) -> str:
+            if before in ("n/a", "repeated"):
+                return before
+            return "on" if fill >= self.high else "off" if fill <= self.low else before
+
+        seen = _parse(self.throttle_seen)
+        expected = f"monitor:{after(seen['monitor'])} events:{after(seen['events'])}"
+        got = runtime.throttle_state(self.queue, self.events)
+        self.throttle_seen = got
+        if got == expected:
+            return
+        want, have = _parse(expected), _parse(got)
+        if have["events"] == "repeated":
+            op = "throttle events (not alternating)"
+        else:
+            source = "monitor" if have["monitor"] != want["monitor"] else "events"
+            op = ("queue drained (throttling not ended)" if want[source] == "off"
+                  else "queue filled (throttling not started)")
+        self.soft_expect((COMPONENT, "throttle", op), "throttle_state(q, events)", got,
+                         {expected}, EXPECTED["throttle"])
+
+    def verify_stats(self, op: str) -> None:
+        """The monitor's counters moved by what this step did (from what they showed)."""
+        got = runtime.queue_stats(self.queue)
+        seen, have = _parse(self.stats_seen), _parse(got)
+        self.stats_seen = got
+
+        def moved(key: str, by: int) -> str:
+            return seen[key] if seen[key] == "-" or not seen[key].isdigit() \
+                else str(int(seen[key]) + by)
+
+        want = {"total_items": moved("total_items", self.step_accepted),
+                "dropped_items": moved("dropped_items", self.step_policy_drops),
+                "max_queue_size": seen["max_queue_size"]}
+        if seen["max_queue_size"].isdigit():
+            want["max_queue_size"] = str(max(int(seen["max_queue_size"]), self.step_peak))
+        if self.step_drops != self.step_policy_drops:
+            want["dropped_items"] = have["dropped_items"]  # closed-queue drops: either way
+        expected = " ".join(f"{key}:{value}" for key, value in want.items())
+        if got != expected:
+            self.soft_expect((COMPONENT, "stats", op), "queue_stats(q)", got, {expected},
+                             EXPECTED["stats"])
+
+    def verify_eviction(self, op: str, was_full: bool, got: str) -> None:
+        """A drop_oldest put that queued on a full queue evicted exactly one item."""
+        if not (was_full and self.policy == "drop_oldest" and got in QUEUED) or \
+                self.level_offset:
+            return
+        size = len(self.queue)
+        if size != self.max_size:
+            self.soft_expect((COMPONENT, "minimal_trim", op), "f'len:{len(q)}'", f"len:{size}",
+                             {f"len:{self.max_size}"}, EXPECTED["minimal_trim"])
 
     # -- rules -------------------------------------------------------------------------
 
@@ -358,11 +500,13 @@ class QueueMachine(FuzzMachine):
         item = self.new_item(spec)
         allowed = self.put_allowed(item, "nowait")
         op = f"put_nowait ({self.situation()})"
+        was_full = self.full() and not self.closed
         got = runtime.call_sync(lambda: self.queue.put_nowait(item.obj))
         prop = self.put_property(got, "nowait")
         self.expect((COMPONENT, prop, op), f"call_sync(lambda: q.put_nowait({item.name}))",
                     got, allowed, EXPECTED[prop])
         self.apply_put(item, got)
+        self.verify_eviction(op, was_full, got)
         self.finish(op)
 
     def _put(self, spec: tuple[str, Any]) -> bool:
@@ -373,9 +517,18 @@ class QueueMachine(FuzzMachine):
         self.begin()
         item = self.new_item(spec)
         op = f"put ({self.situation()})"
+        was_full = self.full() and not self.closed
+        outcome: list[str] = []
+
+        def apply(got: str) -> None:
+            outcome.append(got)
+            self.apply_put(item, got)
+
         self.blocking("put", self.queue.put(item.obj), f"q.put({item.name})", item,
                       self.put_allowed(item, "block"), lambda got: self.put_property(got, "block"),
-                      op, lambda got: self.apply_put(item, got))
+                      op, apply)
+        if outcome:
+            self.verify_eviction(op, was_full, outcome[0])
         self.finish(op)
         return True
 

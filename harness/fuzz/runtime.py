@@ -8,6 +8,7 @@ contract allows, and the snippet replays the same steps and compares the same la
 """
 
 import asyncio
+import logging
 import zlib
 
 HANG_S = 0.5
@@ -87,6 +88,112 @@ def close_to(fn, expected):
     except TypeError:
         pass
     return f"value:{value!r}"
+
+
+def raises(fn):
+    """``"raised"`` if ``fn()`` raises (any ``Exception``), else the value it returned."""
+    try:
+        value = fn()
+    except Exception:
+        return "raised"
+    return f"value:{value!r}"
+
+
+def on_off(flag):
+    return "on" if flag else "off"
+
+
+def throttle_state(queue, events):
+    """The throttle state a queue shows: its monitor's ``should_throttle()`` (``n/a`` when
+    it has none) and the state the ``stream.throttle_started``/``ended`` events say
+    (``repeated`` once two of the same kind follow each other: they must alternate)."""
+    should = getattr(getattr(queue, "monitor", None), "should_throttle", None)
+    monitor = on_off(should()) if callable(should) else "n/a"
+    state, repeated = False, False
+    for event, _ in events:
+        if event == "stream.throttle_started":
+            repeated = repeated or state
+            state = True
+        elif event == "stream.throttle_ended":
+            repeated = repeated or not state
+            state = False
+    return f"monitor:{monitor} events:{'repeated' if repeated else on_off(state)}"
+
+
+def queue_stats(queue):
+    """The counters a queue's monitor reports (``-``: not reported)."""
+    stats = getattr(getattr(queue, "monitor", None), "stats", None)
+    parts = [f"{key}:{getattr(stats, key, '-')}"
+             for key in ("total_items", "dropped_items", "max_queue_size")]
+    return " ".join(parts)
+
+
+BUFFER_COUNTERS = ("total_received", "total_read", "total_dropped")
+
+
+def buffer_stats(buffer):
+    """The byte counters a buffer's ``stats`` reports (``-``: not reported)."""
+    stats = getattr(buffer, "stats", None)
+    stats = stats if isinstance(stats, dict) else {}
+    return " ".join(f"{key}:{stats.get(key, '-')}" for key in BUFFER_COUNTERS)
+
+
+def buffer_levels(buffer):
+    """Every level a buffer reports besides ``current_bytes``, in bytes:
+    ``stats['bytes_buffered']`` and ``statistics().size_bytes`` (those it has)."""
+    parts = []
+    stats = getattr(buffer, "stats", None)
+    if isinstance(stats, dict) and "bytes_buffered" in stats:
+        parts.append(f"stats:{stats['bytes_buffered']}")
+    statistics = getattr(buffer, "statistics", None)
+    if callable(statistics):
+        parts.append(f"statistics:{getattr(statistics(), 'size_bytes', '-')}")
+    return " ".join(parts)
+
+
+def payload_gaps(events, required):
+    """``"complete"``, or the first event (of those named in ``required``) whose payload
+    lacks a key ``required`` lists for it."""
+    for event, payload in events:
+        missing = [key for key in required.get(event, ()) if key not in payload]
+        if missing:
+            return f"{event} lacks {', '.join(missing)}"
+    return "complete"
+
+
+def dropped_sequences(events):
+    """The ``sequence`` each ``stream.chunk_dropped`` event names (``-``: none)."""
+    out = []
+    for event, payload in events:
+        if event == "stream.chunk_dropped":
+            sequence = payload.get("sequence")
+            out.append("-" if sequence is None else str(sequence))
+    return "dropped:" + ",".join(out)
+
+
+class LogCount(logging.Handler):
+    """Counts the log records of everything but asyncio itself (install on the root logger)."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def emit(self, record):
+        if not record.name.startswith("asyncio"):
+            self.count += 1
+
+
+def failure_visible(obj, logged):
+    """``"visible"`` if an emitter failure left a trace: a log record, or an
+    ``emitter_errors`` count in ``statistics()`` or ``stats``; else ``"silent"``."""
+    errors = 0
+    statistics = getattr(obj, "statistics", None)
+    if callable(statistics):
+        errors = getattr(statistics(), "emitter_errors", 0) or 0
+    stats = getattr(obj, "stats", None)
+    if isinstance(stats, dict):
+        errors = errors or stats.get("emitter_errors", 0) or 0
+    return "visible" if logged.count or errors else "silent"
 
 
 def spawn(coro):
