@@ -62,9 +62,10 @@ def compare_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for doc in docs:
         per_scenario: dict[str, int] = {}
         for finding in findings_from_run(doc):
-            if finding.kind == "bug":
-                scenario = str(finding.evidence.get("scenario", ""))
-                per_scenario[scenario] = per_scenario.get(scenario, 0) + 1
+            if finding.kind == "bug":  # counted in every scenario that saw it
+                seen = {str(r.get("scenario", "")) for r in finding.evidence["found_by"]}
+                for scenario in seen or {str(finding.evidence.get("scenario", ""))}:
+                    per_scenario[scenario] = per_scenario.get(scenario, 0) + 1
         target = doc["target"]["name"]
         for entry in doc["scenarios"]:
             if entry["name"] not in cells:
