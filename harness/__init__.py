@@ -30,6 +30,7 @@ from harness.errors import (
 
 if TYPE_CHECKING:
     from harness.cli import main
+    from harness.defects import DefectKey
     from harness.findings import (
         Finding,
         MergeSummary,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 _LAZY: dict[str, str] = {
     "main": "harness.cli",
+    "DefectKey": "harness.defects",
     "Finding": "harness.findings",
     "MergeSummary": "harness.findings",
     "findings_from_run": "harness.findings",
@@ -74,6 +76,7 @@ __all__ = [
     "STATUSES",
     "Capabilities",
     "CapabilityMissing",
+    "DefectKey",
     "Finding",
     "HarnessError",
     "MergeSummary",
