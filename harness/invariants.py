@@ -8,6 +8,13 @@ is left out of the results. :func:`check_all` runs them all in a fixed order. An
 part of the product (the adversarial suite, fuzzers) can build an ``Observations`` and
 call the same checks.
 
+A failed check names the contract clauses it saw broken, as :class:`harness.defects.DefectKey`
+in ``Verdict.defects`` (so a defect seen by several checks, and by the fuzzer, is one
+finding), from what it observed: where a hung task waits and whether the scenario had
+closed that queue (``Expectations.closed``), which series held partial frames, whether
+puts that were lost or dropped silently were waiting when a queue closed. What it cannot
+name is left in ``Verdict.unattributed`` and filed under the check itself.
+
 Accounting vocabulary (one definition, used by metrics and invariants):
 
 - *sent*: put attempts recorded by producers (one per chunk).
