@@ -120,6 +120,32 @@ PROPERTIES: dict[str, Property] = {
         "a call ends in a way the contract does not allow",
         "every call ends as the contract allows: queued, dropped by the overflow policy, or "
         "refused with QueueFull/QueueClosed", "medium"),
+    "throttle": Property(
+        "throttle state does not follow the high/low-water marks",
+        "throttling starts once the fill reaches the high-water mark and ends once it falls "
+        "to the low-water mark, with alternating stream.throttle_started/ended events",
+        "medium"),
+    "minimal_trim": Property(
+        "overflow discards more than the bound requires",
+        "an overflow drops only what the bound requires: one item from a full drop_oldest "
+        "queue; from a buffer, the oldest audio down to max_duration_ms in whole frames",
+        "high"),
+    "readiness": Property(
+        "is_ready()/is_full() disagree with the audio held",
+        "is_ready() is true exactly when target_duration_ms is held, is_full() exactly when "
+        "the capacity is held (both in whole frames)", "medium"),
+    "stats": Property(
+        "statistics disagree with what happened",
+        "stats and statistics() count what was accepted, dropped, read and held, and the "
+        "peak level", "low"),
+    "event_payload": Property(
+        "an event lacks what it promises",
+        "every event carries the payload keys documented for it (reason, sizes, durations, "
+        "the dropped chunk's sequence)", "low"),
+    "emitter_failure_visible": Property(
+        "a failing event emitter is swallowed without a trace",
+        "an event emitter that raises never breaks the data path, and its failure is counted "
+        "and logged, not swallowed", "low"),
 }
 """Property name -> its words. The fuzz machines and the invariants use these names."""
 
@@ -166,6 +192,12 @@ _EXPECTED: dict[tuple[str, ...], str] = {
                                       "stream.chunk_dropped event",
     ("StreamingBuffer", "no_silent_drop"): "every trimmed byte is reported in "
                                            "stream.buffer_overflow events (bytes_dropped)",
+    ("ChunkQueue", "stats"): "monitor.stats counts every accepted item (total_items), every "
+                             "item the overflow policy dropped (dropped_items) and the peak "
+                             "level (max_queue_size)",
+    ("StreamingBuffer", "stats"): "stats['bytes_buffered'] and statistics().size_bytes are the "
+                                  "bytes held; stats counts the bytes received, read and "
+                                  "trimmed by overflow",
     ("ChunkQueue", "put (full queue)", "no_hang"):
         "a put on a full queue that no consumer drains ends: it takes a timeout "
         "(put(item, timeout=t) raises QueueFull), or close() wakes it with QueueClosed; it "
