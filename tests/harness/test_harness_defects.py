@@ -210,3 +210,10 @@ def test_a_scenario_check_carries_the_defects_it_names() -> None:
     ctx = _context()
     ctx.expect("mine", False, "d", defects=[("StreamingBuffer", "read", "integrity")])
     assert ctx.verdicts[0].defects == (DefectKey("StreamingBuffer", "read", "integrity"),)
+
+
+def test_every_property_a_fuzz_machine_checks_is_in_the_vocabulary() -> None:
+    from harness.fuzz import MACHINES
+
+    checked = {prop for machine in MACHINES.values() for prop in machine.properties}
+    assert checked - set(PROPERTIES) == set()
