@@ -197,13 +197,20 @@ class FuzzMachine(RuleBasedStateMachine):
 
     def soft_expect(
         self, key: ViolationKey, expr: str, got: str, allowed: Iterable[str], expected: str,
+        *, path: bool = False,
     ) -> None:
-        """Like :meth:`expect`, for checks that leave the model valid (telemetry, levels):
-        a masked one is skipped instead of ending the example."""
+        """Like :meth:`expect`, for checks after which the example can go on (telemetry,
+        levels, or a model that follows the target): a masked one is skipped instead of
+        ending the example. ``path``: the model follows what the target did here, so the
+        rest of a reproduction applies only to a target that does the same (``same_path``);
+        otherwise the masked step is a comment."""
         allowed = set(allowed)
         if key in self.masked and got not in allowed:
             self.seen.add(key)
-            self.log.code(f"{expr}  # a defect reported separately; not checked here")
+            if path:
+                self.log.code(f"same_path({expr}, {got!r})  # a defect reported separately")
+            else:
+                self.log.code(f"{expr}  # a defect reported separately; not checked here")
             return
         self.expect(key, expr, got, allowed, expected)
 

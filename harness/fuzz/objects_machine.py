@@ -121,27 +121,30 @@ class ObjectsMachine(FuzzMachine):
     @rule(data=st.data())
     @guarded
     def configure(self, data: st.DataObject) -> None:
-        """Call one public callable with drawn arguments: refused iff one is bad."""
-        specs = self.callables()
-        if not specs:
-            return
-        spec = data.draw(st.sampled_from(specs), label="callable")
-        values, valid, args = arguments.draw_call(data, spec)
-        got = runtime.construct(lambda: arguments.call(spec, values))
-        self.soft_expect((spec.component, spec.prop, spec.operation),
-                         f"construct(lambda: {spec.code}({args}))", got,
-                         {"made"} if valid else {"raised:refused"}, EXPECTED[spec.prop])
+        """Call every public callable once, each with drawn arguments: refused iff one is
+        bad. (Every callable every time: drawing one would favour the first ones.)"""
+        for spec in self.callables():
+            self.log.rule_start = len(self.log.lines)  # a reproduction is this call alone
+            values, valid, args = arguments.draw_call(data, spec)
+            got = runtime.construct(lambda spec=spec, values=values: arguments.call(spec, values))
+            self.soft_expect((spec.component, spec.prop, spec.operation),
+                             f"construct(lambda: {spec.code}({args}))", got,
+                             {"made"} if valid else {"raised:refused"}, EXPECTED[spec.prop])
 
     @rule(data=st.data(), rate=RATES, channels=CHANNELS)
     @guarded
     def audio_chunk(self, data: st.DataObject, rate: int, channels: int) -> None:
-        """A valid chunk of any format: its duration, derived or not."""
-        fmt = data.draw(st.sampled_from(self.formats()), label="format")
+        """A valid chunk of every format: its duration, derived or not."""
+        for fmt in self.formats():
+            self.log.rule_start = len(self.log.lines)  # a reproduction is this chunk alone
+            self._chunk(data, fmt, rate, channels)
+
+    def _chunk(self, data: st.DataObject, fmt: str, rate: int, channels: int) -> None:
         width = BYTES_PER_SAMPLE.get(fmt) or pcm_width(fmt)
         if width is None:
             self._compressed_chunk(data, fmt, rate, channels)
             return
-        frames = data.draw(st.integers(0, 2000), label="frames")
+        frames = data.draw(st.integers(0, 2000), label=f"{fmt} frames")
         size = frames * width * channels
         made: list[Any] = []
         self.log.code("chunk = []")
@@ -177,7 +180,7 @@ class ObjectsMachine(FuzzMachine):
         return next((n for n in names if n.startswith("duration")), None)
 
     def _compressed_chunk(self, data: st.DataObject, fmt: str, rate: int, channels: int) -> None:
-        size = data.draw(st.integers(0, 4000), label="bytes")
+        size = data.draw(st.integers(0, 4000), label=f"{fmt} bytes")
         hint_name = self._duration_parameter()
         hint = data.draw(st.none() | st.floats(0.0, 1000.0), label="duration given") \
             if hint_name else None

@@ -266,6 +266,16 @@ class Diverged(Exception):
     """The target took another path the contract allows; the reproduction does not apply."""
 
 
+def same_path(got, seen):
+    """At a step whose defect is reported separately: go on only if the target behaves as
+    the fuzzed one did, else the rest of the reproduction does not apply (``Diverged``)."""
+    if got != seen:
+        raise Diverged(
+            f"observed {got!r} where the fuzzed target gave {seen!r} (a defect reported "
+            "separately): the rest of the reproduction does not apply"
+        )
+
+
 def check(step, got, allowed, seen):
     """Compare a step's label with what the contract allows and with what the fuzzer saw.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -10,7 +11,7 @@ import pytest
 
 from harness.cli import main
 from harness.findings import merge_findings
-from harness.fuzz import FuzzConfig, run_fuzz, run_snippet, to_findings
+from harness.fuzz import FuzzConfig, FuzzReport, run_fuzz, run_snippet, to_findings
 from harness.fuzz.session import fuzz_machine
 from harness.targets import load_target
 
@@ -19,36 +20,28 @@ def _deadline(seconds: float = 60.0) -> int:
     return time.perf_counter_ns() + int(seconds * 1e9)
 
 
-def test_fixed_seed_run_finds_nothing_in_stageflow_core() -> None:
-    report = run_fuzz(load_target("stageflow_core"), FuzzConfig(max_examples=40, seed=0))
-    assert [v.as_dict() for v in report.violations] == []
-    assert all(report.complete.values())
-
-
-@pytest.fixture(scope="module")
-def peer_queue() -> list:
-    found, complete, _, _ = fuzz_machine("queue", load_target("stageflow"),
-                                         FuzzConfig(max_examples=40, seed=0), _deadline())
-    assert complete
-    return found
+def test_fixed_seed_run_finds_nothing_in_stageflow_core(core_report: FuzzReport) -> None:
+    assert [v.as_dict() for v in core_report.violations] == []
+    assert all(core_report.complete.values())
 
 
 @pytest.mark.needs_peer
-def test_peer_queue_close_leaves_a_blocked_call_hanging(peer_queue: list) -> None:
-    keys = {violation.key for violation, _ in peer_queue}
+def test_peer_queue_close_leaves_a_blocked_call_hanging(peer_session: Callable) -> None:
+    keys = {violation.key for violation in peer_session("queue")}
     assert any(prop == "no_hang" and op.startswith("close") for _, prop, op in keys)
 
 
 @pytest.mark.needs_peer
-def test_each_defect_is_reported_once(peer_queue: list) -> None:
-    keys = [violation.key for violation, _ in peer_queue]
+def test_each_defect_is_reported_once(peer_session: Callable) -> None:
+    keys = [violation.key for violation in peer_session("queue")]
     assert len(keys) >= 2
     assert len(keys) == len(set(keys))
 
 
 @pytest.mark.needs_peer
 def test_same_seed_gives_the_same_session() -> None:
-    config = FuzzConfig(max_examples=20, seed=3, machines=("objects",), verify=False)
+    config = FuzzConfig(max_examples=20, seed=3, machines=("objects",), verify=False,
+                        max_rounds=3)
     first = run_fuzz(load_target("stageflow"), config)
     second = run_fuzz(load_target("stageflow"), config)
     assert [v.snippet for v in first.violations] == [v.snippet for v in second.violations]
@@ -80,7 +73,8 @@ def test_reproduction_fails_on_peer_and_passes_on_stageflow_core() -> None:
 @pytest.mark.needs_peer
 def test_findings_merge_once_and_missing_capabilities_are_improvements(tmp_path: Path) -> None:
     report = run_fuzz(load_target("stageflow"),
-                      FuzzConfig(max_examples=20, machines=("objects",), verify=False))
+                      FuzzConfig(max_examples=20, machines=("objects",), verify=False,
+                                 max_rounds=2))
     findings = to_findings(report, run_id="20260101T000000Z-aaaaaa")
     kinds = {f.kind for f in findings}
     assert kinds == {"bug", "improvement"}

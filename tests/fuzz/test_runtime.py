@@ -46,3 +46,42 @@ def test_check_passes_the_violated_step_when_the_contract_holds() -> None:
 def test_pattern_differs_per_tag_and_has_the_requested_size() -> None:
     assert len(runtime.pattern(1000, 1)) == 1000
     assert runtime.pattern(64, 1) != runtime.pattern(64, 2)
+
+
+class _Monitor:
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def should_throttle(self) -> bool:
+        return self.on
+
+
+class _Queue:
+    def __init__(self, on: bool) -> None:
+        self.monitor = _Monitor(on)
+
+
+def test_throttle_state_reads_the_monitor_and_the_last_event() -> None:
+    events = [("stream.throttle_started", {}), ("stream.throttle_ended", {})]
+    assert runtime.throttle_state(_Queue(True), events) == "monitor:on events:off"
+
+
+def test_throttle_events_that_do_not_alternate_are_marked() -> None:
+    events = [("stream.throttle_started", {}), ("stream.throttle_started", {})]
+    assert runtime.throttle_state(_Queue(True), events) == "monitor:on events:repeated"
+
+
+def test_payload_gaps_names_the_event_and_the_missing_key() -> None:
+    events = [("stream.chunk_dropped", {"reason": "drop_oldest", "queue_size": 1})]
+    gaps = runtime.payload_gaps(events, {"stream.chunk_dropped": ("reason", "max_size")})
+    assert gaps == "stream.chunk_dropped lacks max_size"
+
+
+def test_a_masked_step_where_the_target_takes_another_path_ends_the_reproduction() -> None:
+    with pytest.raises(runtime.Diverged):
+        runtime.same_path("bounded", "level:20")
+
+
+def test_a_duration_that_cannot_be_derived_must_raise() -> None:
+    assert runtime.raises(lambda: 1.5) == "value:1.5"
+    assert runtime.raises(lambda: 1 / 0) == "raised"
