@@ -20,8 +20,10 @@ One finding per callable (component + operation), whatever argument broke it.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
+import weakref
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
@@ -72,19 +74,23 @@ class ObjectsMachine(FuzzMachine):
     independent_rules = True
     max_steps = 5
     properties = (*EXPECTED, "unexpected_error")
-    _callables: ClassVar[dict[int, list[CallableSpec]]] = {}
+    _callables: ClassVar[weakref.WeakKeyDictionary[Any, list[CallableSpec]]] = \
+        weakref.WeakKeyDictionary()
 
     # -- discovery -------------------------------------------------------------------------
 
     def callables(self) -> list[CallableSpec]:
-        """The target's public callables that take configured arguments (cached per target)."""
-        key = id(self.target)
-        found = self._callables.get(key)
-        if found is None:
-            module = getattr(self.target, "module", None)
-            found = arguments.discover(module, stateful=STATEFUL) if module is not None \
-                else self._factories()
-            self._callables[key] = found
+        """The target's public callables that take configured arguments (cached per target
+        object while it lives)."""
+        try:
+            return self._callables[self.target]
+        except (KeyError, TypeError):
+            pass
+        module = getattr(self.target, "module", None)
+        found = arguments.discover(module, stateful=STATEFUL) if module is not None \
+            else self._factories()
+        with contextlib.suppress(TypeError):  # a target that cannot be weakly referenced
+            self._callables[self.target] = found
         return found
 
     def _factories(self) -> list[CallableSpec]:
