@@ -47,6 +47,7 @@ from harness.ledgers import (
     save_ledger,
     validate_ledger,
 )
+from harness.targets import OVERFLOW_POLICIES
 
 __all__ = [
     "CAPABILITY_COMPONENTS",
@@ -702,7 +703,8 @@ def checks_run_for(run: dict[str, Any]) -> set[str]:
     For each scenario that ran (not ``invalid``, not ``skipped``): every listed invariant,
     ``<scenario>/crash``, ``<scenario>/deadline`` and ``<scenario>/status``. Capabilities
     count as checked when the results' ``target.capabilities`` (an object of booleans or a
-    list of names) or a scenario's ``requires`` list names them.
+    list of names; ``overflow_policies`` only with all four) or a scenario's ``requires``
+    list names them.
     """
     checks: set[str] = set()
     for scenario in run["scenarios"]:
@@ -718,10 +720,19 @@ def checks_run_for(run: dict[str, Any]) -> set[str]:
             checks.update(f"capability/{c}" for c in requires if isinstance(c, str))
     capabilities = run["target"].get("capabilities")
     if isinstance(capabilities, dict):
-        checks.update(f"capability/{k}" for k, v in capabilities.items() if v)
+        checks.update(f"capability/{k}" for k, v in capabilities.items() if _has(k, v))
     elif isinstance(capabilities, list):
         checks.update(f"capability/{c}" for c in capabilities if isinstance(c, str))
     return checks
+
+
+def _has(capability: str, value: Any) -> bool:
+    """Whether a results document's capability value means the target has it; overflow
+    policies count only when all four are there (as the fuzzer files them)."""
+    if capability == "overflow_policies":
+        return isinstance(value, list | tuple | set | frozenset) and \
+            set(value) >= set(OVERFLOW_POLICIES)
+    return bool(value)
 
 
 # --- merging into the ledgers -------------------------------------------------------------

@@ -11,6 +11,7 @@ import orjson
 from harness.defects import DefectKey, title
 from harness.findings import (
     Finding,
+    checks_run_for,
     findings_from_run,
     key_fingerprint,
     merge_findings,
@@ -254,3 +255,12 @@ def test_merging_a_keyed_run_twice_writes_nothing(tmp_path: Path) -> None:
     before = (tmp_path / "bugs.json").read_bytes()
     assert record_run(copy.deepcopy(telemetry_run()), ledger_dir=tmp_path).written == []
     assert (tmp_path / "bugs.json").read_bytes() == before
+
+
+def test_a_target_with_some_overflow_policies_does_not_fix_the_missing_ones() -> None:
+    run = telemetry_run()
+    run["target"]["capabilities"] = {"overflow_policies": ["block", "drop_oldest"],
+                                     "put_timeout": True}
+    checks = checks_run_for(run)
+    assert "capability/put_timeout" in checks
+    assert "capability/overflow_policies" not in checks
