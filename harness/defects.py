@@ -178,7 +178,16 @@ OPERATIONS: dict[str, str] = {
     "AudioChunk()": "constructing an AudioChunk",
     **{f"duration_ms ({fmt})": f"AudioChunk.duration_ms of {fmt} audio"
        for fmt in ("pcm_16", "pcm_24", "pcm_32", "float_32")},
+    "duration_ms (compressed)": "AudioChunk.duration_ms of compressed audio",
     "calculate_audio_duration_ms": "calculate_audio_duration_ms()",
+    "put (full drop_oldest queue)": "a put on a full drop_oldest queue (what it evicts)",
+    "queue filled (throttling not started)": "the fill reached the high-water mark",
+    "queue drained (throttling not ended)": "the fill fell to the low-water mark",
+    "throttle events (not alternating)": "stream.throttle_started/ended out of turn",
+    "stream.chunk_dropped": "the payload of stream.chunk_dropped",
+    "event emitter raised": "what a component does when its event emitter raises",
+    "read (full)": "a read of no more than the buffer holds",
+    "is_ready": "StreamingBuffer.is_ready()", "is_full": "StreamingBuffer.is_full()",
 }
 """Operation string -> what it means. Built from the fuzz machines' and the invariants'
 use: a call, and in brackets the situation that matters."""
