@@ -752,10 +752,45 @@ def _entry_lines(entry: Mapping[str, Any], kind: str) -> list[str]:
         docs = f" (see `{ours['docs']}`)" if ours.get("docs") else ""
         lines += [f"**What {ours.get('name', 'our library')} does:** "
                   f"{_inline(ours['answer'])}{docs}", ""]
+    found_by = _found_by(entry)
+    if found_by:
+        lines += ["**Found by**", "", *found_by, ""]
     seen = _seen(entry)
     if seen:
         lines += [seen, ""]
     return lines
+
+
+def _found_by(entry: Mapping[str, Any]) -> list[str]:
+    """One line per check of ``evidence.found_by``, in the ledger's order (the order the
+    checks first saw the defect): the check, where it ran (run id and seed, or fuzz machine
+    and seed) and the command that runs it again. Records without a check are left out."""
+    records = _get(entry, "evidence", "found_by")
+    if not isinstance(records, list):
+        return []
+    lines = []
+    for record in records:
+        if not isinstance(record, Mapping) or not record.get("check"):
+            continue
+        lines.append(f"- `{_inline(record['check'])}` ({_record_source(record)})"
+                     + (f": `{_inline(record['reproduction'])}`"
+                        if record.get("reproduction") else ""))
+    return lines
+
+
+def _record_source(record: Mapping[str, Any]) -> str:
+    """``run `<id>`, seed 7`` or ``fuzz `<id>`, queue machine, seed 3, script verified``."""
+    source = _inline(record.get("source") or "run")
+    parts = [f"{source} `{_inline(record['run_id'])}`" if record.get("run_id") else source]
+    if record.get("machine"):
+        parts.append(f"{_inline(record['machine'])} machine")
+    if record.get("seed") is not None:
+        parts.append(f"seed {_inline(str(record['seed']))}")
+    if _num(record.get("repeat_index")):
+        parts.append(f"repeat {record['repeat_index']}")
+    if "confirmed" in record:
+        parts.append("script verified" if record["confirmed"] else "script not verified")
+    return ", ".join(parts)
 
 
 def _seen(entry: Mapping[str, Any]) -> str:

@@ -340,3 +340,33 @@ def test_compare_file_without_a_compare_section_is_bad_input(
 
 def test_no_compare_section_without_compare() -> None:
     assert "Side-by-side" not in build_report(build_results(), {})
+
+
+def _bug_found_by(records: Any) -> dict[str, Any]:
+    return {"id": "BUG-001", "type": "bug", "title": "t", "status": "open",
+            "target": {"name": "stageflow", "version": "0.5.1"},
+            "evidence": {"found_by": records}}
+
+
+def test_findings_list_each_check_that_found_the_defect_with_its_command() -> None:
+    records = [
+        {"check": "high_load/no_hang", "source": "run", "run_id": "r1", "seed": 0,
+         "reproduction": "stageflow-stress run high_load --target stageflow --seed 0"},
+        {"check": "fuzz/no_hang", "source": "fuzz", "run_id": "f1", "machine": "queue",
+         "seed": 3, "confirmed": False,
+         "reproduction": "stageflow-stress fuzz --target stageflow --seed 3"},
+    ]
+    text = build_report(build_results(), {"bug": [_bug_found_by(records)]})
+    assert ("**Found by**\n\n"
+            "- `high_load/no_hang` (run `r1`, seed 0): "
+            "`stageflow-stress run high_load --target stageflow --seed 0`\n"
+            "- `fuzz/no_hang` (fuzz `f1`, queue machine, seed 3, script not verified): "
+            "`stageflow-stress fuzz --target stageflow --seed 3`\n") in text
+
+
+def test_findings_without_usable_found_by_records_have_no_found_by_list() -> None:
+    entries = [_bug_found_by("not a list"), {**_bug_found_by([{"source": "run"}, 7]),
+                                             "id": "BUG-002"}]
+    text = build_report(build_results(), {"bug": entries})
+    assert "#### BUG-002: t" in text
+    assert "**Found by**" not in text
