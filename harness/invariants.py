@@ -111,6 +111,16 @@ def _name_keys(keys: Iterable[int], total: int | None = None) -> str:
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
 
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    """``"1 chunk"``, ``"2 chunks"``: the count and the noun that agrees with it."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
+def _of(part: int, whole: int, singular: str, plural: str | None = None) -> str:
+    """``"1 of 1 put"``, ``"1 of 3 puts"``: the noun agrees with the whole."""
+    return f"{part} of {_n(whole, singular, plural)}"
+
+
 @dataclass(frozen=True)
 class Verdict:
     """One invariant's outcome. ``detail`` is one line naming counts and chunk ids.
@@ -452,7 +462,8 @@ def _explain_lost(obs: Observations, expect: Expectations,
                                         (_CLOSED_PUT_LOSS, after)) if hits.any())
     if not found:
         return (), None
-    rest = f"{unexplained} lost chunks not explained by a close" if unexplained else None
+    rest = (f"{_n(unexplained, 'lost chunk')} not explained by a close" if unexplained
+            else None)
     return found, rest
 
 
@@ -486,11 +497,11 @@ def check_none_lost(obs: Observations, expect: Expectations) -> Verdict | None:
             f"{acc.sent} sent = {acc.delivered} delivered + {acc.dropped} dropped with event"
             f" + {acc.refused} refused + {acc.stranded} still queued"))
     if acc.exact:
-        detail = f"{acc.lost} chunks lost{left}: {_name_keys(acc.lost_keys, acc.lost)}"
+        detail = f"{_n(acc.lost, 'chunk')} lost{left}: {_name_keys(acc.lost_keys, acc.lost)}"
     else:
-        detail = (f"{acc.lost} chunks lost{left}: {acc.sent} sent, {acc.delivered} delivered, "
-                  f"{acc.drop_events} drop events, {acc.refused} refused, {acc.stranded} "
-                  f"still queued; undelivered without exception: "
+        detail = (f"{_n(acc.lost, 'chunk')} lost{left}: {acc.sent} sent, {acc.delivered} "
+                  f"delivered, {_n(acc.drop_events, 'drop event')}, {acc.refused} refused, "
+                  f"{acc.stranded} still queued; undelivered without exception: "
                   f"{_name_keys(acc.lost_keys, acc.lost + acc.dropped)}")
     defects, rest = _explain_lost(obs, expect, acc)
     return Verdict("none_lost", False, detail, defects=defects, unattributed=rest)
@@ -503,14 +514,16 @@ def check_none_duplicated(obs: Observations, expect: Expectations) -> Verdict | 
     acc = account(obs, stranded_ok=expect.stranded_ok)
     problems = []
     if acc.duplicated:
-        problems.append(f"{acc.duplicated} duplicate receipts: "
+        problems.append(f"{_n(acc.duplicated, 'duplicate receipt')}: "
                         f"{_name_keys(acc.duplicate_keys, len(acc.duplicate_keys))}")
     if acc.unknown:
-        problems.append(f"{acc.unknown} receipts of chunks never sent")
+        problems.append(f"{_n(acc.unknown, 'receipt of a chunk', 'receipts of chunks')} "
+                        "never sent")
     if problems:
         return Verdict("none_duplicated", False, "; ".join(problems),
                        defects=(_QUEUE_FIFO,) if expect.queues else ())
-    return Verdict("none_duplicated", True, f"{obs.recv_seq.size} receipts, all distinct")
+    return Verdict("none_duplicated", True, f"{_n(obs.recv_seq.size, 'receipt')}"
+                   + ("" if obs.recv_seq.size == 1 else ", all distinct"))
 
 
 def check_fifo_per_producer(obs: Observations, expect: Expectations) -> Verdict | None:
@@ -533,11 +546,12 @@ def check_fifo_per_producer(obs: Observations, expect: Expectations) -> Verdict 
     if count:
         more = f" and {count - len(out_of_order)} more" if count > len(out_of_order) else ""
         return Verdict("fifo_per_producer", False,
-                       f"{count} receipts out of order: {', '.join(out_of_order)}{more}",
+                       f"{_n(count, 'receipt')} out of order: {', '.join(out_of_order)}{more}",
                        defects=(_QUEUE_FIFO,) if expect.queues else ())
     producers = int(np.unique(obs.recv_producer).size)
     return Verdict("fifo_per_producer", True,
-                   f"{obs.recv_seq.size} receipts from {producers} producers in order")
+                   f"{_n(obs.recv_seq.size, 'receipt')} from {_n(producers, 'producer')} "
+                   "in order")
 
 
 def _queue_peaks(obs: Observations, name: str, expect: Expectations) -> dict[str, float]:
@@ -580,7 +594,7 @@ def check_bounds_held(obs: Observations, expect: Expectations) -> Verdict | None
         if peak > max_ms * (1 + 1e-9) + 1e-9:
             over = int((levels > max_ms * (1 + 1e-9) + 1e-9).sum())
             breaches.append(f"{name} level {peak:.3f} ms > max {max_ms:g} ms "
-                            f"in {over} of {levels.size} samples")
+                            f"in {_of(over, levels.size, 'sample')}")
             defects.append(_BUFFER_BOUNDS)
         else:
             held.append(f"{name} peak {peak:.1f}/{max_ms:g} ms")
@@ -616,7 +630,8 @@ def check_whole_frames(obs: Observations, expect: Expectations) -> Verdict | Non
         return Verdict("whole_frames", False, "; ".join(broken),
                        defects=tuple(dict.fromkeys(defects)),
                        unattributed="; ".join(unnamed) or None)
-    return Verdict("whole_frames", True, f"{total} lengths, all whole frames")
+    return Verdict("whole_frames", True, f"{_n(total, 'length')}, "
+                   + ("a whole number of frames" if total == 1 else "all whole frames"))
 
 
 def check_no_hang(obs: Observations, expect: Expectations) -> Verdict:
@@ -636,7 +651,7 @@ def check_no_hang(obs: Observations, expect: Expectations) -> Verdict:
         rest = "; ".join(f"{task.name} in {task.where}" for task in unplaced[:_SHOWN])
         rest_stack = "\n\n".join(f"{task.name}:\n{task.stack}" for task in unplaced)
     return Verdict("no_hang", False,
-                   f"{len(expect.hung)} tasks still blocked{deadline}: {names}{abandoned}",
+                   f"{_n(len(expect.hung), 'task')} still blocked{deadline}: {names}{abandoned}",
                    stack=stack, defects=defects, unattributed=rest,
                    unattributed_stack=rest_stack)
 
@@ -676,10 +691,10 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
     returned_false = int((outcome == "dropped").sum())
     drop_events = len(obs.events_named(DROP_EVENT))
     if returned_false:
-        checked.append(f"{returned_false} refused puts")
+        checked.append(_n(returned_false, "refused put"))
         if drop_events < returned_false:
-            problems.append(f"{returned_false - drop_events} puts returned False without "
-                            f"{DROP_EVENT} ({drop_events} events)")
+            problems.append(f"{_n(returned_false - drop_events, 'put')} returned False "
+                            f"without {DROP_EVENT} ({_n(drop_events, 'event')})")
             where = set(_after_close(expect, obs.send_start[outcome == "dropped"]).tolist())
             if where == {1}:
                 defects.append(_CLOSED_DROP_SILENT)
@@ -689,8 +704,10 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
                 unnamed.append(problems[-1])
     acc = account(obs, stranded_ok=expect.stranded_ok)
     if acc.dropped_but_delivered:
-        problems.append(f"{acc.dropped_but_delivered} {DROP_EVENT} events name chunks that "
-                        f"were delivered")
+        problems.append(
+            f"{acc.dropped_but_delivered} {DROP_EVENT} "
+            + ("event names a chunk that was" if acc.dropped_but_delivered == 1
+               else "events name chunks that were") + " delivered")
         unnamed.append(problems[-1])
 
     threshold_ns = int(expect.blocked_threshold_ms * 1e6)
@@ -698,7 +715,7 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
     slow = duration >= threshold_ns
     blocked = np.nonzero(slow & (obs.send_full != 0))[0]
     if blocked.size:
-        checked.append(f"{blocked.size} blocked puts")
+        checked.append(_n(int(blocked.size), "blocked put"))
         event_t = np.sort(np.asarray([t for _p, t in obs.events_named(BLOCKED_EVENT)],
                                      dtype=np.int64))
         starts = obs.send_start[blocked]
@@ -712,19 +729,21 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
             ids = [chunk_id(int(obs.send_producer[i]), int(obs.send_seq[i])) for i in late]
             worst = float(duration[late].max()) / 1e6
             problems.append(
-                f"{late.size} of {blocked.size} puts blocked (up to {worst:.0f} ms) without "
-                f"{BLOCKED_EVENT} while blocked: {', '.join(ids[:_SHOWN])}"
+                f"{_of(int(late.size), int(blocked.size), 'put')} blocked (up to "
+                f"{worst:.0f} ms) without {BLOCKED_EVENT} while blocked: "
+                f"{', '.join(ids[:_SHOWN])}"
                 + (f" and {late.size - _SHOWN} more" if late.size > _SHOWN else ""))
             defects.append(_BLOCKED_UNSEEN)
     paused = int((slow & (obs.send_full == 0)).sum())
     if paused:
-        checked.append(f"{paused} slow puts that started with room (not judged)")
+        checked.append(f"{_n(paused, 'slow put')} that started with room (not judged)")
     timeouts = int((outcome == "timeout").sum())
     if timeouts:
-        checked.append(f"{timeouts} timed-out puts")
+        checked.append(_n(timeouts, "timed-out put"))
         timeout_events = len(obs.events_named(TIMEOUT_EVENT))
         if timeout_events < timeouts:
-            problems.append(f"{timeouts - timeout_events} put timeouts without {TIMEOUT_EVENT}")
+            problems.append(f"{_n(timeouts - timeout_events, 'put timeout')} without "
+                            f"{TIMEOUT_EVENT}")
             unnamed.append(problems[-1])
     if problems:
         return Verdict("telemetry", False, "; ".join(problems), defects=tuple(defects),
@@ -743,7 +762,8 @@ def check_latency_bounded(obs: Observations, expect: Expectations) -> Verdict | 
     p99 = float(nearest_rank(latencies, [99.0])[0]) / 1e6
     worst = float(latencies.max()) / 1e6
     detail = (f"P99 {p99:.3f} ms {'<=' if p99 <= expect.latency_p99_ms else '>'} "
-              f"{expect.latency_p99_ms:g} ms over {latencies.size} chunks (max {worst:.3f} ms)")
+              f"{expect.latency_p99_ms:g} ms over {_n(int(latencies.size), 'chunk')} "
+              f"(max {worst:.3f} ms)")
     return Verdict("latency_bounded", p99 <= expect.latency_p99_ms, detail)
 
 

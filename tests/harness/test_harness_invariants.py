@@ -151,7 +151,7 @@ def test_put_returning_false_without_event_breaks_telemetry() -> None:
     obs = _obs(sent=2, received=[0], events=[], outcomes=["queued", "dropped"])
     verdict = check_telemetry(obs, Expectations())
     assert verdict is not None and not verdict.passed
-    assert "1 puts returned False without stream.chunk_dropped" in verdict.detail
+    assert "1 put returned False without stream.chunk_dropped" in verdict.detail
 
 
 def _slow_put(full: int, *, blocked_event_at_ns: int | None = None) -> Observations:
@@ -170,13 +170,13 @@ def _slow_put(full: int, *, blocked_event_at_ns: int | None = None) -> Observati
 def test_slow_put_that_started_with_room_is_not_judged_blocked() -> None:
     verdict = check_telemetry(_slow_put(0), Expectations())
     assert verdict is not None and verdict.passed, verdict
-    assert "1 slow puts that started with room (not judged)" in verdict.detail
+    assert "1 slow put that started with room (not judged)" in verdict.detail
 
 
 def test_put_that_started_full_and_waited_without_the_event_breaks_telemetry() -> None:
     verdict = check_telemetry(_slow_put(1), Expectations())
     assert verdict is not None and not verdict.passed
-    assert "1 of 1 puts blocked (up to 50 ms) without stream.producer_blocked" in verdict.detail
+    assert "1 of 1 put blocked (up to 50 ms) without stream.producer_blocked" in verdict.detail
 
 
 def test_put_that_started_full_and_announced_the_wait_passes_telemetry() -> None:
@@ -193,7 +193,7 @@ def test_no_hang_names_tasks_and_carries_their_stacks() -> None:
     hung = [HungTask("producer-0", "q.py:3 in put: await w", 'File "q.py", line 3, in put')]
     verdict = check_no_hang(Observations(), Expectations(hung=hung, deadline_s=2.0))
     assert not verdict.passed
-    assert verdict.detail == ("1 tasks still blocked at the 2 s deadline: "
+    assert verdict.detail == ("1 task still blocked at the 2 s deadline: "
                               "producer-0 in q.py:3 in put: await w")
     assert verdict.stack == 'producer-0:\nFile "q.py", line 3, in put'
 
