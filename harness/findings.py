@@ -494,8 +494,9 @@ def _defect_finding(run: dict[str, Any], key: DefectKey,
     title = vocabulary.title(key)
     checks = ", ".join(records)
     stack = invariant.get("stack")
-    more = f" (and {len(records) - 1} more checks: see evidence.found_by)" \
-        if len(records) > 1 else ""
+    others = len(records) - 1
+    more = (f" (and {others} more check{'s' if others > 1 else ''}: see evidence.found_by)"
+            if others else "")
     return Finding(
         kind="bug",
         title=title,
