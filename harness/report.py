@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.findings import missing_capabilities
-from harness.ledgers import KINDS, PRIORITIES, SEVERITIES
+from harness.ledgers import KINDS, LEDGER_FILES, PRIORITIES, SEVERITIES
 
 __all__ = ["Comparison", "SourceFile", "build_report", "verdict"]
 
@@ -725,6 +725,20 @@ def _compare(results: Mapping[str, Any], comparison: Comparison | None) -> list[
     return lines
 
 
+REPRODUCTION_MAX_LINES = 40
+"""A longer reproduction (a generated fuzz script) stays in its ledger; the report says how
+to get it instead of printing hundreds of lines per finding."""
+
+
+def _reproduction_lines(text: str, kind: str) -> list[str]:
+    count = text.count("\n") + 1
+    if count <= REPRODUCTION_MAX_LINES:
+        return ["**Reproduction**", "", *_fence(text), ""]
+    return [f"**Reproduction:** a self-contained {count}-line script, the entry's "
+            f"`reproduction` field in `{LEDGER_FILES.get(kind, kind)}` (save it and run "
+            "`python repro.py [MODULE]`: exit 1 while the defect is present, 0 once fixed).", ""]
+
+
 def _entry_lines(entry: Mapping[str, Any], kind: str) -> list[str]:
     lines = [f"#### {entry.get('id')}: {entry.get('title')}", ""]
     rank = entry.get("priority") if kind == "improvement" else entry.get("severity")
@@ -742,7 +756,7 @@ def _entry_lines(entry: Mapping[str, Any], kind: str) -> list[str]:
     if entry.get("description"):
         lines += [str(entry["description"]), ""]
     if entry.get("reproduction"):
-        lines += ["**Reproduction**", "", *_fence(str(entry["reproduction"])), ""]
+        lines += _reproduction_lines(str(entry["reproduction"]), kind)
     for key, label in (("expected", "Expected"), ("actual", "Actual"), ("impact", "Impact"),
                        ("recommendation", "Recommendation"), ("notes", "Notes")):
         if entry.get(key):

@@ -370,3 +370,15 @@ def test_findings_without_usable_found_by_records_have_no_found_by_list() -> Non
     text = build_report(build_results(), {"bug": entries})
     assert "#### BUG-002: t" in text
     assert "**Found by**" not in text
+
+
+def test_a_long_reproduction_script_is_pointed_to_not_printed() -> None:
+    from harness.report import REPRODUCTION_MAX_LINES, _entry_lines
+
+    script = "\n".join(f"step_{n}()" for n in range(REPRODUCTION_MAX_LINES + 5))
+    entry = {"id": "BUG-100", "title": "t", "severity": "high", "reproduction": script}
+    text = "\n".join(_entry_lines(entry, "bug"))
+    assert "step_0()" not in text
+    assert f"{REPRODUCTION_MAX_LINES + 5}-line script" in text and "`bugs.json`" in text
+    short = "\n".join(_entry_lines({**entry, "reproduction": "step_0()"}, "bug"))
+    assert "step_0()" in short
