@@ -12,7 +12,7 @@ import orjson
 
 from harness.errors import HarnessError
 
-__all__ = ["dumps", "read_json", "write_json_atomic", "write_text_atomic"]
+__all__ = ["dumps", "read_json", "read_json_bytes", "write_json_atomic", "write_text_atomic"]
 
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY
 
@@ -53,22 +53,28 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     write_text_atomic(path, dumps(obj))
 
 
-def read_json(path: Path, *, what: str = "file") -> Any:
-    """Read a JSON file.
+def read_json_bytes(path: Path, *, what: str = "file", hint: str = "") -> tuple[bytes, Any]:
+    """Read a JSON file; returns its raw bytes (to hash them) and the parsed document.
 
     :raises HarnessError: missing, unreadable or not valid JSON; the message names the file,
-        the line and column, and the reason.
+        the line and column, and the reason (``hint`` is added when the file is missing).
     """
     path = Path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise HarnessError(f"{what} {path} does not exist") from None
+        suffix = f" ({hint})" if hint else ""
+        raise HarnessError(f"{what} {path} does not exist{suffix}") from None
     except OSError as exc:
         raise HarnessError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
     try:
-        return orjson.loads(raw)
+        return raw, orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise HarnessError(
             f"{what} {path} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+
+
+def read_json(path: Path, *, what: str = "file") -> Any:
+    """Read a JSON file (see :func:`read_json_bytes`)."""
+    return read_json_bytes(path, what=what)[1]

@@ -15,11 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from harness.commands.compare import COMPARE_LATEST
 from harness.errors import EXIT_FAIL, EXIT_OK, HarnessError
-from harness.jsonio import write_text_atomic
+from harness.jsonio import read_json_bytes, write_text_atomic
 from harness.ledgers import KINDS, load_ledgers
 from harness.report import Comparison, SourceFile, build_report
 from harness.results import validate_results
@@ -59,17 +57,7 @@ def display_path(path: Path) -> str:
 
 def _read_results(path: Path, what: str, hint: str) -> tuple[bytes, dict[str, Any]]:
     """The raw bytes and the validated document of a results file."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise HarnessError(f"{what} {path} does not exist ({hint})") from None
-    except OSError as exc:
-        raise HarnessError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise HarnessError(f"{what} {path} is not valid JSON: line {exc.lineno}, "
-                           f"column {exc.colno}: {exc.msg}") from None
+    raw, doc = read_json_bytes(path, what=what, hint=hint)
     return raw, validate_results(doc, source=str(path))
 
 
