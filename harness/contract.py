@@ -1,0 +1,175 @@
+"""The three levels a target is judged at, and the semantics a target declares.
+
+Every check and fuzz property names the level of the clause it judges:
+
+- :attr:`Level.UNIVERSAL`: what any queue, channel or audio buffer must do whatever its
+  API (an accepted item is delivered once or reported dropped; per-producer FIFO by
+  dequeue order; a configured bound holds; whole frames; a call documented as bounded
+  ends; valid input never crashes). Broken: a **bug**.
+- :attr:`Level.DECLARED`: what this target says it does, in its own docs and docstrings,
+  recorded by its adapter as :class:`Declaration` s (clause, value, where it is written).
+  Broken: a **bug**. Behaviour that matches a declaration never is one.
+- :attr:`Level.RECOMMENDED`: our stricter contract (timeouts, validation, events while
+  blocking, explicit policies, level queries). Missing: an **improvement** or a DX entry,
+  worded as advice, never a bug.
+
+A clause a target does not declare is judged only at the universal level, and our
+recommendation for it (:data:`CLAUSES`) may make an improvement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "CLAUSES",
+    "Clause",
+    "Declaration",
+    "Level",
+    "Semantics",
+    "ledger_kind",
+]
+
+
+class Level(StrEnum):
+    """The level of the contract a check judges at."""
+
+    UNIVERSAL = "universal"
+    DECLARED = "declared"
+    RECOMMENDED = "recommended"
+
+
+def ledger_kind(level: Level | str) -> str:
+    """The ledger a broken clause of ``level`` goes to: ``bug`` or ``improvement``."""
+    return "improvement" if Level(level) is Level.RECOMMENDED else "bug"
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One clause a target may declare, with the values it may take."""
+
+    name: str
+    """Dotted name, part first: ``queue.closed_put``."""
+    meaning: str
+    """What the clause says, in a maintainer's words."""
+    values: tuple[Any, ...]
+    """The values a declaration may give (booleans for yes/no clauses)."""
+    recommended: Any
+    """Our recommendation (level 3), judged only as an improvement."""
+
+
+CLAUSES: dict[str, Clause] = {
+    c.name: c for c in (
+        Clause("queue.closed_put",
+               "what put() does on a closed queue",
+               ("raise", "return_false"), "raise"),
+        Clause("queue.end_of_stream",
+               "what get() does on a closed, drained queue",
+               ("return_none", "raise"), "return_none"),
+        Clause("queue.close_delivers_pending",
+               "items queued before close() are still delivered to consumers",
+               (True, False), True),
+        Clause("queue.close_wakes_getters",
+               "close() wakes every consumer blocked in get()",
+               (True, False), True),
+        Clause("queue.close_wakes_putters",
+               "close() wakes every producer blocked in put()",
+               (True, False), True),
+        Clause("queue.close_idempotent",
+               "close() may be called again and does nothing",
+               (True, False), True),
+        Clause("queue.none_item",
+               "what put(None) means",
+               ("data", "end_marker", "refused"), "refused"),
+        Clause("queue.drop_events",
+               "every dropped item is reported by a stream.chunk_dropped event",
+               (True, False), True),
+        Clause("queue.blocked_events",
+               "stream.producer_blocked is emitted when a put starts to wait",
+               (True, False), True),
+        Clause("queue.validates_config",
+               "bad constructor arguments are refused with ValueError/TypeError",
+               (True, False), True),
+        Clause("buffer.validates_chunks",
+               "add_chunk() refuses a chunk of another rate, channel count or format",
+               (True, False), True),
+        Clause("buffer.validates_config",
+               "bad constructor arguments are refused with ValueError/TypeError",
+               (True, False), True),
+        Clause("buffer.underrun_events",
+               "a short read emits stream.buffer_underrun, the next full one recovered",
+               (True, False), True),
+        Clause("buffer.overflow_events",
+               "an overflow trim emits stream.buffer_overflow with the bytes dropped",
+               (True, False), True),
+    )
+}
+"""The clauses the built-in checks know. Adapters may declare others (a user's own check)."""
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One thing a target says it does, and where it says so."""
+
+    clause: str
+    value: Any
+    where: str
+    """Where it is written: ``stageflow/helpers/streaming.py, ChunkQueue.put docstring``."""
+    quote: str = ""
+    """The words, when short enough to quote."""
+
+    def as_dict(self) -> dict[str, Any]:
+        value = sorted(self.value) if isinstance(self.value, frozenset) else self.value
+        data = {"clause": self.clause, "value": value, "where": self.where}
+        if self.quote:
+            data["quote"] = self.quote
+        return data
+
+
+class Semantics(Mapping[str, Declaration]):
+    """A target's declarations, by clause. Immutable.
+
+    :raises ValueError: a known clause given a value it does not take, or declared twice.
+    """
+
+    def __init__(self, declarations: Iterable[Declaration] = ()) -> None:
+        by_clause: dict[str, Declaration] = {}
+        for decl in declarations:
+            if decl.clause in by_clause:
+                raise ValueError(f"clause {decl.clause!r} declared twice")
+            known = CLAUSES.get(decl.clause)
+            if known is not None and decl.value not in known.values:
+                raise ValueError(
+                    f"clause {decl.clause!r} takes one of {known.values}, got {decl.value!r}"
+                )
+            if not decl.where:
+                raise ValueError(f"clause {decl.clause!r}: say where it is declared (where=)")
+            by_clause[decl.clause] = decl
+        self._by_clause = by_clause
+
+    def __getitem__(self, clause: str) -> Declaration:
+        return self._by_clause[clause]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._by_clause))
+
+    def __len__(self) -> int:
+        return len(self._by_clause)
+
+    def value(self, clause: str, default: Any = None) -> Any:
+        """The declared value of ``clause``, or ``default`` when the target is silent."""
+        decl = self._by_clause.get(clause)
+        return default if decl is None else decl.value
+
+    def level(self, clause: str) -> Level:
+        """DECLARED when the target declares ``clause``, else RECOMMENDED."""
+        return Level.DECLARED if clause in self._by_clause else Level.RECOMMENDED
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [self._by_clause[c].as_dict() for c in self]
+
+    def __repr__(self) -> str:
+        return f"Semantics({len(self)} declarations)"
