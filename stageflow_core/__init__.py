@@ -16,6 +16,16 @@ from stageflow_core.buffer import BufferStatistics, StreamingBuffer
 from stageflow_core.duplex import DuplexStatistics, StreamingAudioDuplex
 from stageflow_core.events import EventEmitter, IsolatedEmitter
 from stageflow_core.monitor import BackpressureMonitor, BackpressureStats, MonitorStatistics
+from stageflow_core.pipeline import (
+    InterruptReport,
+    Pipeline,
+    PipelineStatistics,
+    ShutdownReport,
+    Stage,
+    StageError,
+    StageFunction,
+    StageStatistics,
+)
 from stageflow_core.queue import (
     ChunkQueue,
     OverflowPolicy,
@@ -34,13 +44,21 @@ __all__ = [
     "ChunkQueue",
     "DuplexStatistics",
     "EventEmitter",
+    "InterruptReport",
     "IsolatedEmitter",
     "MonitorStatistics",
     "OverflowPolicy",
+    "Pipeline",
+    "PipelineStatistics",
     "QueueClosed",
     "QueueEmpty",
     "QueueFull",
     "QueueStatistics",
+    "ShutdownReport",
+    "Stage",
+    "StageError",
+    "StageFunction",
+    "StageStatistics",
     "StreamConfig",
     "StreamingAudioDuplex",
     "StreamingBuffer",
