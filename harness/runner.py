@@ -110,6 +110,12 @@ _ASYNCIO_DIR = str(Path(asyncio.__file__).parent)
 _ABANDONED: list[asyncio.Task[Any]] = []  # tasks that ignored cancellation: never resumed
 
 
+def _semantics(target: Target) -> list[dict[str, Any]]:
+    """The target's declarations as the results document carries them (judged by them)."""
+    as_list = getattr(getattr(target, "semantics", None), "as_list", None)
+    return as_list() if callable(as_list) else []
+
+
 def derive_seed(run_seed: int, name: str, repeat_index: int = 0) -> int:
     """A scenario attempt's seed: stable for (run seed, scenario name, repeat index)."""
     digest = hashlib.blake2b(f"{run_seed}:{name}:{repeat_index}".encode(), digest_size=8)
@@ -879,7 +885,8 @@ def build_run_document(
         "created_at": created_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": command,
         "target": {"name": target.name, "version": target.version,
-                   "capabilities": capabilities() if callable(capabilities) else {}},
+                   "capabilities": capabilities() if callable(capabilities) else {},
+                   "semantics": _semantics(target)},
         "environment": environment(),
         "seed": seed,
         "suite": suite,

@@ -28,9 +28,11 @@ from dataclasses import asdict, dataclass, fields
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
+from harness.contract import Declaration, Semantics
 from harness.errors import HarnessError
 
 __all__ = [
+    "BUILTIN_SEMANTICS",
     "BUILTIN_TARGETS",
     "OVERFLOW_POLICIES",
     "Capabilities",
@@ -42,6 +44,73 @@ __all__ = [
 
 OVERFLOW_POLICIES = ("block", "drop_oldest", "drop_newest", "reject")
 EventEmitter = Callable[[str, dict[str, Any]], None]
+
+_SF = "stageflow/helpers/streaming.py"
+_OURS = "stageflow_core"
+# spec -> what the library says it does, each with where it says so (harness/contract.py)
+BUILTIN_SEMANTICS: dict[str, Semantics] = {
+    "stageflow": Semantics([
+        Declaration("queue.full_put", "block", f"{_SF}, ChunkQueue class docstring",
+                    "await queue.put(chunk)  # Blocks if full"),
+        Declaration("queue.closed_put", "return_false",
+                    f"{_SF}, ChunkQueue.put (docstring and first line)",
+                    "Returns: True if added, False if dropped. / if self._closed: return False"),
+        Declaration("queue.end_of_stream", "return_none", f"{_SF}, ChunkQueue.get docstring",
+                    "Returns: The item, or None if queue is closed."),
+        Declaration("queue.none_item", "end_marker", f"{_SF}, ChunkQueue.__anext__ and close()",
+                    "if item is None: raise StopAsyncIteration"),
+        Declaration("queue.close_wakes_getters", True, f"{_SF}, ChunkQueue.get docstring",
+                    "Returns: The item, or None if queue is closed."),
+        Declaration("queue.close_delivers_pending", True, f"{_SF}, ChunkQueue.close code",
+                    "Try to signal end without blocking or dropping items"),
+        Declaration("monitor.throttle_marks", True,
+                    f"{_SF}, BackpressureMonitor.__init__ docstring",
+                    "high_water_mark: Queue fill % to trigger throttling. low_water_mark: "
+                    "Queue fill % to stop throttling."),
+        Declaration("buffer.overflow_trim", "fixed_step", f"{_SF}, StreamingBuffer.add_chunk",
+                    "Drop oldest data if over max ... # Drop 50ms"),
+        Declaration("buffer.readiness", "duration",
+                    f"{_SF}, StreamingBuffer.is_ready/is_full",
+                    "Check if buffer has reached target level (duration_ms >= target)"),
+        Declaration("buffer.underrun_events", True, f"{_SF}, StreamingBuffer.read",
+                    "Detect underrun (requested more than available)"),
+        Declaration("buffer.overflow_events", True, f"{_SF}, StreamingBuffer.add_chunk",
+                    "stream.buffer_overflow with bytes_dropped"),
+    ]),
+    "stageflow_core": Semantics([
+        Declaration("queue.full_put", "block_with_timeout", f"{_OURS}/queue.py, ChunkQueue.put",
+                    "put(item, *, timeout=None): raises QueueFull when the timeout expires"),
+        Declaration("queue.closed_put", "raise", f"{_OURS}/queue.py, ChunkQueue docstring",
+                    "close() wakes every waiting put (QueueClosed)"),
+        Declaration("queue.end_of_stream", "return_none", f"{_OURS}/queue.py, ChunkQueue",
+                    "then get() returns None and async for ends"),
+        Declaration("queue.none_item", "refused", f"{_OURS}/queue.py, ChunkQueue docstring",
+                    "None is therefore not a valid item."),
+        Declaration("queue.close_wakes_getters", True, f"{_OURS}/queue.py, ChunkQueue docstring"),
+        Declaration("queue.close_wakes_putters", True, f"{_OURS}/queue.py, ChunkQueue docstring"),
+        Declaration("queue.close_delivers_pending", True, f"{_OURS}/queue.py, ChunkQueue"),
+        Declaration("queue.close_idempotent", True, f"{_OURS}/queue.py, close_nowait",
+                    "Close the queue (idempotent)"),
+        *(Declaration(clause, True, "docs/backpressure.md and the stageflow_core docstrings")
+          for clause in ("queue.drop_events", "queue.blocked_events", "queue.validates_config",
+                         "queue.validates_input", "buffer.validates_chunks",
+                         "buffer.validates_config", "buffer.validates_input",
+                         "buffer.underrun_events", "buffer.overflow_events",
+                         "chunk.validates_config", "monitor.validates_config",
+                         "monitor.validates_input", "monitor.throttle_marks",
+                         "functions.validates_input")),
+        Declaration("queue.event_payloads", "ours", "docs/backpressure.md, events"),
+        Declaration("buffer.event_payloads", "ours", "docs/backpressure.md, events"),
+        Declaration("buffer.overflow_trim", "minimal", f"{_OURS}/buffer.py, StreamingBuffer",
+                    "On overflow it trims exactly the oldest excess"),
+        Declaration("buffer.readiness", "whole_frames", f"{_OURS}/buffer.py, is_ready",
+                    "whole frames, rounded up, at most the capacity"),
+        Declaration("events.emitter_failures", "visible", f"{_OURS}/events.py",
+                    "caught, counted in errors and logged once"),
+    ]),
+}
+"""The declared semantics of the built-in targets (a user's target declares its own with a
+``semantics`` attribute; absent, it declares nothing)."""
 
 # spec -> (module to import, distribution whose version is reported)
 BUILTIN_TARGETS: dict[str, tuple[str, str]] = {
@@ -136,7 +205,8 @@ def _params(func: Any) -> set[str]:
 class ModuleTarget:
     """A target backed by a module with Stageflow's streaming API."""
 
-    def __init__(self, module: ModuleType, *, name: str, version: str) -> None:
+    def __init__(self, module: ModuleType, *, name: str, version: str,
+                 semantics: Semantics | None = None) -> None:
         missing = [n for n in ("ChunkQueue", "StreamingBuffer", "AudioChunk", "AudioFormat")
                    if not hasattr(module, n)]
         if missing:
@@ -146,6 +216,8 @@ class ModuleTarget:
         self.module = module
         self.name = name
         self.version = version
+        self.semantics = semantics if semantics is not None else Semantics()
+        """What the target declares it does (harness/contract.py); empty: nothing."""
         self._queue_cls = module.ChunkQueue
         self._buffer_cls = module.StreamingBuffer
         self._chunk_cls = module.AudioChunk
@@ -246,7 +318,8 @@ class ModuleTarget:
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version,
-                "capabilities": self.capabilities.as_dict()}
+                "capabilities": self.capabilities.as_dict(),
+                "semantics": self.semantics.as_list()}
 
 
 def _version(dist: str | None, module: ModuleType) -> str:
@@ -310,7 +383,8 @@ def load_target(spec: str) -> Target:
     if spec in BUILTIN_TARGETS:
         module_name, dist = BUILTIN_TARGETS[spec]
         module = _import(module_name, spec)
-        return ModuleTarget(module, name=spec, version=_version(dist, module))
+        return ModuleTarget(module, name=spec, version=_version(dist, module),
+                            semantics=BUILTIN_SEMANTICS.get(spec))
     module_name, _, factory_name = spec.partition(":")
     if not module_name.replace(".", "").replace("_", "").isalnum():
         raise HarnessError(
