@@ -105,6 +105,50 @@ CLAUSES: dict[str, Clause] = {
         Clause("buffer.overflow_events",
                "an overflow trim emits stream.buffer_overflow with the bytes dropped",
                (True, False), True),
+        Clause("queue.full_put",
+               "what put() does on a full queue that nobody drains",
+               ("block", "block_with_timeout", "drop_oldest", "drop_newest", "reject"),
+               "block_with_timeout"),
+        Clause("queue.validates_input",
+               "bad arguments to the queue's methods are refused with ValueError/TypeError",
+               (True, False), True),
+        Clause("queue.event_payloads",
+               "which keys the queue's events carry: ours (the dropped chunk's sequence, "
+               "sizes, reason) or the target's own",
+               ("ours", "own"), "ours"),
+        Clause("buffer.validates_input",
+               "bad arguments to the buffer's methods (a negative or NaN duration) are refused",
+               (True, False), True),
+        Clause("buffer.overflow_trim",
+               "how much audio an overflow trims: only what the bound requires, or fixed steps",
+               ("minimal", "fixed_step"), "minimal"),
+        Clause("buffer.readiness",
+               "when is_ready()/is_full() turn true: once the whole frames that fit are held, "
+               "or once duration_ms reaches the configured value",
+               ("whole_frames", "duration"), "whole_frames"),
+        Clause("buffer.event_payloads",
+               "which keys the buffer's events carry: ours or the target's own",
+               ("ours", "own"), "ours"),
+        Clause("chunk.validates_config",
+               "a bad AudioChunk (negative sample rate, no channels) is refused at construction",
+               (True, False), True),
+        Clause("monitor.validates_config",
+               "bad monitor arguments (marks outside 0..100, low above high) are refused",
+               (True, False), True),
+        Clause("monitor.validates_input",
+               "bad arguments to the monitor's record_* methods are refused",
+               (True, False), True),
+        Clause("monitor.throttle_marks",
+               "should_throttle() turns on at the high-water mark and off at the low-water mark "
+               "of the current fill",
+               (True, False), True),
+        Clause("functions.validates_input",
+               "the module's functions refuse bad arguments (zero channels, negative sizes)",
+               (True, False), True),
+        Clause("events.emitter_failures",
+               "what happens when the event emitter raises: isolated and counted/logged, or "
+               "isolated silently",
+               ("visible", "suppressed"), "visible"),
     )
 }
 """The clauses the built-in checks know. Adapters may declare others (a user's own check)."""
@@ -170,6 +214,21 @@ class Semantics(Mapping[str, Declaration]):
 
     def as_list(self) -> list[dict[str, Any]]:
         return [self._by_clause[c].as_dict() for c in self]
+
+    @classmethod
+    def from_list(cls, items: Any) -> Semantics:
+        """The semantics :meth:`as_list` wrote (in a results document); anything else, or a
+        malformed item, is left out: a document without declarations declares nothing."""
+        declarations = []
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, Mapping) and isinstance(item.get("clause"), str) and \
+                    isinstance(item.get("where"), str) and "value" in item:
+                declarations.append(Declaration(item["clause"], item["value"], item["where"],
+                                                str(item.get("quote") or "")))
+        try:
+            return cls(declarations)
+        except ValueError:
+            return cls()
 
     def __repr__(self) -> str:
         return f"Semantics({len(self)} declarations)"

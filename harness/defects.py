@@ -21,15 +21,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.contract import CLAUSES, Level, Semantics
+
 __all__ = [
+    "ANY_VALUE",
     "COMPONENTS",
     "OPERATIONS",
     "PROPERTIES",
+    "ROOT_CAUSES",
     "DefectKey",
+    "Judgement",
     "Property",
+    "RootCause",
+    "clause_of",
     "expected",
     "impact",
+    "judge",
     "parse_keys",
+    "root_cause",
     "severity",
     "title",
 ]
@@ -146,6 +155,10 @@ PROPERTIES: dict[str, Property] = {
         "a failing event emitter is swallowed without a trace",
         "an event emitter that raises never breaks the data path, and its failure is counted "
         "and logged, not swallowed", "low"),
+    "event_truth": Property(
+        "an event reports something that did not happen",
+        "each event the target emits reports what happened, once: one stream.queue_closed "
+        "per queue, stream.buffer_recovered only when audio is there again", "low"),
 }
 """Property name -> its words. The fuzz machines and the invariants use these names."""
 
@@ -188,6 +201,9 @@ OPERATIONS: dict[str, str] = {
     "event emitter raised": "what a component does when its event emitter raises",
     "read (full)": "a read of no more than the buffer holds",
     "is_ready": "StreamingBuffer.is_ready()", "is_full": "StreamingBuffer.is_full()",
+    "close (again)": "a second ChunkQueue.close()",
+    "read (empty, nothing asked)": "a read of less than one frame from an empty buffer",
+    "clear (accounting)": "what StreamingBuffer.stats counts after clear()",
 }
 """Operation string -> what it means. Built from the fuzz machines' and the invariants'
 use: a call, and in brackets the situation that matters."""
@@ -312,3 +328,180 @@ def severity(key: DefectKey) -> str:
 def impact(level: str) -> str:
     """What a defect of severity ``level`` does to a user's stream."""
     return _IMPACT.get(level, _IMPACT["medium"])
+
+
+# --- judging: the level of the contract each check judges at ---------------------------
+
+ANY_VALUE = object()
+"""A check that holds whatever value the target declares for its clause (a put on a closed
+queue must end as declared, whichever way that is)."""
+
+_PARTS = {"ChunkQueue": "queue", "StreamingBuffer": "buffer", "AudioChunk": "chunk",
+          "StreamConfig": "chunk", "BackpressureMonitor": "monitor"}
+
+
+def _part(component: str) -> str:
+    return _PARTS.get(component, "functions")
+
+
+def clause_of(key: DefectKey, *, detail: str = "") -> tuple[Level, str | None, Any]:
+    """The level a check of ``key`` judges at, the clause of :data:`harness.contract.CLAUSES`
+    it depends on (None for a universal one) and the clause value the check assumes
+    (:data:`ANY_VALUE`: any declared value).
+
+    ``detail`` is what the check saw: a constructor that refused a *valid* configuration
+    (the check allowed only ``made``) breaks the universal "valid input never crashes".
+    """
+    component, operation, prop = key.component, key.operation, key.property
+    declared, recommended, universal = Level.DECLARED, Level.RECOMMENDED, Level.UNIVERSAL
+    if component == "ChunkQueue":
+        if prop == "no_hang" and operation.startswith("close (blocked consumer)"):
+            return declared, "queue.close_wakes_getters", True
+        if prop == "no_hang" and operation.startswith("close (blocked producer)"):
+            return declared, "queue.closed_put", ANY_VALUE
+        if "(closed queue)" in operation and prop in ("no_silent_drop", "outcome"):
+            # refused by the declared means (an error, or False) is reported
+            return declared, "queue.closed_put", "raise"
+        if prop == "no_hang" and operation == "put (full queue)":
+            return declared, "queue.full_put", "block_with_timeout"
+        if prop == "end_of_stream":
+            return declared, "queue.end_of_stream", "return_none"
+        if prop == "backpressure_visible":
+            return recommended, "queue.blocked_events", True
+        if prop == "event_payload":
+            return recommended, "queue.event_payloads", "ours"
+        if prop == "throttle":
+            return declared, "monitor.throttle_marks", True
+    if component == "StreamingBuffer":
+        if prop == "minimal_trim":
+            return declared, "buffer.overflow_trim", "minimal"
+        if prop == "readiness":
+            return declared, "buffer.readiness", "whole_frames"
+        if prop == "underrun_visible":
+            return declared, "buffer.underrun_events", True
+        if prop == "event_payload":
+            return recommended, "buffer.event_payloads", "ours"
+        if prop == "bad_input_refused" and operation.startswith("add_chunk"):
+            return recommended, "buffer.validates_chunks", True
+    if prop == "config_refused":
+        if "'made'" in detail and "allowed ['made']" in detail:
+            return universal, None, None  # a valid configuration refused
+        return recommended, f"{_part(component)}.validates_config", True
+    if prop == "bad_input_refused":
+        return recommended, f"{_part(component)}.validates_input", True
+    if prop == "emitter_failure_visible":
+        return recommended, "events.emitter_failures", "visible"
+    return universal, None, None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What a broken check means for one target.
+
+    ``verdict`` is ``bug`` (a universal clause, or a clause the target declares as the check
+    assumes), ``improvement`` (our recommendation, a clause the target is silent about) or
+    ``withdrawn`` (the target declares the clause otherwise: its behaviour is as declared).
+    """
+
+    verdict: str
+    level: Level
+    clause: str | None
+    reason: str
+    declaration: dict[str, Any] | None = None
+
+    @property
+    def kind(self) -> str | None:
+        """The ledger it goes to, or None when withdrawn."""
+        return None if self.verdict == "withdrawn" else self.verdict
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"verdict": self.verdict, "level": str(self.level),
+                                "reason": self.reason}
+        if self.clause:
+            data["clause"] = self.clause
+        if self.declaration:
+            data["declaration"] = self.declaration
+        return data
+
+
+def judge(key: DefectKey, semantics: Semantics | None = None, *,
+          detail: str = "") -> Judgement:
+    """Judge a broken check of ``key`` against a target's declared ``semantics``."""
+    semantics = semantics if semantics is not None else Semantics()
+    _level, clause, assumes = clause_of(key, detail=detail)
+    if clause is None:
+        return Judgement("bug", Level.UNIVERSAL, None,
+                         "a universal clause: any queue, channel or audio buffer must keep it")
+    meaning = CLAUSES[clause].meaning if clause in CLAUSES else clause
+    decl = semantics.get(clause)
+    if decl is None:
+        return Judgement(
+            "improvement", Level.RECOMMENDED, clause,
+            f"the target does not declare {clause} ({meaning}); our contract recommends it")
+    if assumes is ANY_VALUE or decl.value == assumes:
+        return Judgement("bug", Level.DECLARED, clause,
+                         f"the target declares {clause} = {decl.value!r} ({decl.where})",
+                         decl.as_dict())
+    return Judgement(
+        "withdrawn", Level.DECLARED, clause,
+        f"the target declares {clause} = {decl.value!r} ({decl.where}); the check assumed "
+        f"{assumes!r}: the behaviour is the declared one", decl.as_dict())
+
+
+# --- root causes: symptoms of one mistake are one entry -----------------------------------
+
+
+@dataclass(frozen=True)
+class RootCause:
+    """One mistake that shows in several operations: its keys are one entry."""
+
+    name: str
+    component: str
+    property: str
+    operations: tuple[str, ...]
+    """Operation prefixes it covers (``""``: every operation of the component/property)."""
+    title: str
+    """What goes wrong for a user, whatever the symptom."""
+
+    def covers(self, key: DefectKey) -> bool:
+        return key.component == self.component and key.property == self.property and \
+            any(key.operation.startswith(op) for op in self.operations)
+
+    @property
+    def key(self) -> DefectKey:
+        """The key the entry is filed under (its fingerprint survives re-runs)."""
+        component = "all components" if self.component == "*" else self.component
+        return DefectKey(component, f"root cause: {self.name}", self.property)
+
+
+ROOT_CAUSES: tuple[RootCause, ...] = (
+    RootCause("ms-to-bytes rounding", "StreamingBuffer", "whole_frames",
+              ("read", "add_chunk (overflow trim)"),
+              "milliseconds are turned into bytes without rounding to whole frames"),
+    RootCause("close wakes one waiter", "ChunkQueue", "no_hang",
+              ("close (blocked consumer)", "close (blocked producer)"),
+              "close() does not wake every task waiting on the queue"),
+    RootCause("bytes per sample", "AudioChunk", "duration", ("duration_ms",),
+              "duration_ms assumes 4 bytes per sample for every format but PCM_16"),
+    RootCause("emitter failures", "*", "emitter_failure_visible", ("",),
+              "a failing event emitter is swallowed without a trace"),
+    RootCause("argument validation", "*", "config_refused", ("",),
+              "constructors accept invalid arguments"),
+    RootCause("input validation", "*", "bad_input_refused", ("",),
+              "methods accept invalid arguments"),
+    RootCause("event payloads", "*", "event_payload", ("",),
+              "events lack the keys our contract recommends"),
+)
+"""The mistakes known to show in several places. ``"*"`` as component: every component
+(an improvement the target needs once, wherever it applies)."""
+
+
+def root_cause(key: DefectKey) -> RootCause | None:
+    """The root cause ``key`` is a symptom of, when it is one of :data:`ROOT_CAUSES`."""
+    for cause in ROOT_CAUSES:
+        if cause.component == "*":
+            if key.property == cause.property:
+                return cause
+        elif cause.covers(key):
+            return cause
+    return None
