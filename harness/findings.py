@@ -36,7 +36,8 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from harness import defects as vocabulary
-from harness.defects import DefectKey
+from harness.contract import CLAUSES, Semantics
+from harness.defects import DefectKey, Judgement
 from harness.errors import HarnessError
 from harness.ledgers import (
     KINDS,
@@ -58,6 +59,7 @@ __all__ = [
     "compute_fingerprint",
     "findings_from_run",
     "found_by_record",
+    "judge_findings",
     "key_fingerprint",
     "merge_findings",
     "missing_capabilities",
@@ -403,7 +405,10 @@ def _reproduction(run: dict[str, Any], scenario: dict[str, Any], *extra: dict[st
 
 def _target(run: dict[str, Any]) -> dict[str, Any]:
     target = run["target"]
-    return {"name": str(target.get("name")), "version": str(target.get("version", ""))}
+    data = {"name": str(target.get("name")), "version": str(target.get("version", ""))}
+    if isinstance(target.get("semantics"), list):
+        data["semantics"] = target["semantics"]
+    return data
 
 
 def findings_from_run(run: dict[str, Any]) -> list[Finding]:
@@ -736,6 +741,108 @@ def _has(capability: str, value: Any) -> bool:
     return bool(value)
 
 
+# --- judging: by the target's declared semantics, one entry per root cause ---------------
+
+# A recommendation that a capability finding already makes: the improvement is that one.
+_CLAUSE_CAPABILITY = {"queue.full_put": "put_timeout"}
+
+
+def _clause_group(clause: str) -> str:
+    """Improvements of one recommendation: every ``*.validates_*`` clause is one."""
+    return "argument validation" if ".validates_" in clause else clause
+
+
+def _group_fingerprint(target_name: str, group: str) -> str:
+    parts = (target_name, "improvement", "contract", group)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def _as_improvement(finding: Finding, judgement: Judgement) -> Finding:
+    """A broken check judged at the recommended level: an improvement, worded as advice."""
+    clause = judgement.clause or ""
+    meaning = CLAUSES[clause].meaning if clause in CLAUSES else clause
+    where = finding.evidence.get("operation") or finding.component
+    evidence = {k: v for k, v in finding.evidence.items()
+                if k not in ("property", "operation", "defect_class")}
+    evidence["clause"] = clause
+    evidence["symptoms"] = [_symptom(finding)]
+    capability = _CLAUSE_CAPABILITY.get(clause)
+    if capability is not None:
+        title, recommendation = CAPABILITY_TEXT[capability]
+        evidence.update(invariant=f"capability:{capability}", defect_class=capability)
+        return dataclasses.replace(
+            finding, kind="improvement", severity="P2", title=title,
+            recommendation=recommendation, evidence=evidence,
+            check=f"capability/{capability}", fingerprint="",
+            expected=f"the target offers {capability!r}")
+    group = _clause_group(clause)
+    title = (f"Recommend that {meaning}" if group == clause else
+             "Recommend validating arguments: invalid ones are refused with "
+             "ValueError/TypeError naming the argument")
+    return dataclasses.replace(
+        finding, kind="improvement", severity="P3",
+        title=f"{finding.component}: {title[0].lower()}{title[1:]}" if group == clause
+        else title,
+        description=(
+            f"{finding.target['name']} {finding.target.get('version', '')} does not declare "
+            f"{clause} ({meaning}), so this is our recommendation, not a defect. Seen at "
+            f"{finding.component}.{where}: {finding.actual}"),
+        recommendation=f"Consider: {meaning}; document the behaviour either way.",
+        impact="users must guess this behaviour or guard against it themselves",
+        evidence={**evidence, "group": group}, check=f"contract/{group}",
+        fingerprint=_group_fingerprint(finding.target["name"], group))
+
+
+def _symptom(finding: Finding) -> dict[str, Any]:
+    symptom = {"component": finding.component,
+               "operation": str(finding.evidence.get("operation") or finding.check),
+               "observed": str(finding.actual)[:300], "check": finding.check}
+    if not _is_command(finding.reproduction):
+        symptom["reproduction_lines"] = finding.reproduction.count("\n") + 1
+    return symptom
+
+
+def _as_root_cause(finding: Finding, cause: vocabulary.RootCause) -> Finding:
+    """A bug that is a symptom of a known root cause: filed under the cause's key."""
+    member = finding.fingerprint
+    evidence = {**finding.evidence, "root_cause": cause.name,
+                "symptoms": [_symptom(finding)], "member_fingerprints": [member]}
+    fingerprint = key_fingerprint(finding.target["name"], finding.kind, cause.key)
+    return dataclasses.replace(finding, evidence=evidence, fingerprint=fingerprint)
+
+
+def judge_findings(
+    findings: list[Finding], semantics: Semantics,
+) -> tuple[list[Finding], list[tuple[Finding, Judgement]]]:
+    """Judge each bug finding by the target's ``semantics`` (:func:`harness.defects.judge`).
+
+    :returns: the findings to file — bugs (universal or declared clauses broken), with
+        ``evidence.judged``; improvements for what only our recommendation asks, worded as
+        advice and one per recommendation; symptoms of one root cause under one key — and the
+        ``(finding, judgement)`` pairs no longer filed as bugs (withdrawn, or reclassified as
+        improvements), so that the merge can withdraw their old entries.
+    """
+    kept: list[Finding] = []
+    withdrawn: list[tuple[Finding, Judgement]] = []
+    for finding in findings:
+        key = finding.defect_key
+        if finding.kind != "bug" or key is None:
+            kept.append(finding)
+            continue
+        judgement = vocabulary.judge(key, semantics, detail=str(finding.actual))
+        judged = dataclasses.replace(
+            finding, evidence={**finding.evidence, "judged": judgement.as_dict()},
+            fingerprint=finding.fingerprint)
+        if judgement.verdict == "bug":
+            cause = vocabulary.root_cause(key)
+            kept.append(judged if cause is None else _as_root_cause(judged, cause))
+            continue
+        withdrawn.append((judged, judgement))
+        if judgement.verdict == "improvement":
+            kept.append(_as_improvement(judged, judgement))
+    return kept, withdrawn
+
+
 # --- merging into the ledgers -------------------------------------------------------------
 
 
@@ -749,6 +856,8 @@ class MergeSummary:
     fixed: list[str] = field(default_factory=list)
     manual: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
     ids: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -756,6 +865,7 @@ class MergeSummary:
         parts = []
         for label, ids in (("new", self.added), ("seen again", self.updated),
                            ("re-opened", self.reopened), ("fixed", self.fixed),
+                           ("withdrawn", self.withdrawn), ("merged", self.merged),
                            ("known from hand-written entries", self.manual)):
             if ids or label in ("new", "fixed"):
                 shown = f" ({', '.join(ids)})" if ids and len(ids) <= 8 else ""
@@ -844,6 +954,9 @@ def _new_entry(finding: Finding, entry_id: str, run_id: str, now: str) -> dict[s
         "check": finding.check,
         "source": finding.evidence.get("source", "run"),
     }
+    entry["evidence"]["text_sha256"] = _text_digest(entry)
+    if finding.evidence.get("root_cause"):
+        entry["root_cause"] = str(finding.evidence["root_cause"])
     if finding.kind == "improvement":
         entry["priority"] = finding.severity
     elif finding.severity:
@@ -854,10 +967,10 @@ def _new_entry(finding: Finding, entry_id: str, run_id: str, now: str) -> dict[s
     return entry
 
 
-def _offer_reproduction(entry: dict[str, Any], finding: Finding, old: dict[str, Any]) -> None:
+def _offer_reproduction(entry: dict[str, Any], finding: Finding, old: dict[str, Any]) -> bool:
     """Give the entry the finding's reproduction when it is better than the one the harness
     wrote there (never over a hand-edited one); a worse script is kept in its check's
-    ``found_by`` record (a CLI command is there already)."""
+    ``found_by`` record (a CLI command is there already). True when it was replaced."""
     current = str(entry.get("reproduction") or "")
     origin = old.get("reproduction_from")
     if isinstance(origin, dict):
@@ -872,13 +985,22 @@ def _offer_reproduction(entry: dict[str, Any], finding: Finding, old: dict[str, 
         entry["reproduction"] = finding.reproduction
         evidence["reproduction_from"] = {"check": finding.check, "rank": offered,
                                          "sha256": _digest(finding.reproduction)}
-        return
+        return True
     if isinstance(origin, dict):
         evidence["reproduction_from"] = origin
     if offered < rank and not _is_command(finding.reproduction):
         for record in evidence["found_by"]:
             if record["check"] == finding.check:
                 record["snippet"] = finding.reproduction
+    return False
+
+
+_TEXT_FIELDS = ("title", "description", "expected", "actual", "impact", "recommendation")
+
+
+def _text_digest(entry: dict[str, Any] | Finding) -> str:
+    get = entry.get if isinstance(entry, dict) else lambda k: getattr(entry, k)
+    return _digest("\x1f".join(str(get(k) or "") for k in _TEXT_FIELDS))
 
 
 def _seen_again(entry: dict[str, Any], finding: Finding, run_id: str, now: str) -> bool:
@@ -891,7 +1013,21 @@ def _seen_again(entry: dict[str, Any], finding: Finding, run_id: str, now: str) 
     records = _merge_records(_records_of(entry),
                              _stamped(finding.evidence["found_by"], run_id, now))
     entry["evidence"] = {**finding.evidence, "run_id": run_id, "found_by": records}
-    _offer_reproduction(entry, finding, old)
+    replaced = _offer_reproduction(entry, finding, old)
+    # The words follow the reproduction they describe, unless a person edited them since
+    # the harness wrote them; words written before they were tracked (judged by the old
+    # rules) are rewritten.
+    legacy = "text_sha256" not in old
+    if legacy or (replaced and old["text_sha256"] == _text_digest(entry)):
+        for key in _TEXT_FIELDS:
+            entry[key] = getattr(finding, key)
+        if finding.severity and finding.kind in ("bug", "dx"):
+            entry["severity"] = finding.severity
+        entry["evidence"]["text_sha256"] = _text_digest(entry)
+    elif "text_sha256" in old:
+        entry["evidence"]["text_sha256"] = old["text_sha256"]
+    if finding.evidence.get("root_cause"):
+        entry["root_cause"] = str(finding.evidence["root_cause"])
     if entry["status"] == "fixed":
         entry["status"] = "open"
         entry["reopened_in_run"] = run_id
@@ -907,8 +1043,66 @@ def _fold(first: Finding, other: Finding) -> Finding:
     records = _merge_records(first.evidence["found_by"], other.evidence["found_by"])
     best = max((first, other), key=lambda f: reproduction_rank(f.reproduction, f.evidence))
     evidence = {**best.evidence, "found_by": records}
+    for name in ("symptoms", "member_fingerprints"):
+        merged = [*(first.evidence.get(name) or []), *(other.evidence.get(name) or [])]
+        if merged:
+            evidence[name] = _distinct(merged)
     return dataclasses.replace(first, reproduction=best.reproduction, evidence=evidence,
                                check=first.check, fingerprint=first.fingerprint)
+
+
+def _distinct(items: list[Any]) -> list[Any]:
+    """Items without repeats (by their JSON text), in order; symptoms by operation."""
+    seen: dict[str, Any] = {}
+    for item in items:
+        ident = f"{item.get('component')}.{item.get('operation')}" if isinstance(item, dict) \
+            else str(item)
+        seen.setdefault(ident, item)
+    return list(seen.values())
+
+
+def _entry_number(entry: dict[str, Any]) -> int:
+    match = re.search(r"(\d+)$", str(entry.get("id", "")))
+    return int(match.group(1)) if match else 1 << 30
+
+
+def _adopt(ledgers: dict[str, Any], batch: dict[str, Finding], run_id: str,
+           summary: MergeSummary) -> None:
+    """Give a root cause the ID of the oldest entry filed for one of its symptoms (no ID
+    churn), and mark the other open entries of its symptoms ``merged`` into it."""
+    entries = [(ledger.kind, e) for ledger in ledgers.values() for e in ledger.entries]
+    by_print = {e["fingerprint"]: e for _, e in entries if e.get("fingerprint")}
+    for fingerprint, finding in batch.items():
+        members = set(finding.evidence.get("member_fingerprints") or ())
+        if not members:
+            continue
+        candidates = sorted((e for kind, e in entries if kind == finding.kind
+                             and is_generated(e) and e["fingerprint"] in members
+                             and e["fingerprint"] != fingerprint), key=_entry_number)
+        owner = by_print.get(fingerprint)
+        if owner is None and candidates:
+            owner = candidates.pop(0)
+            owner["fingerprint"] = fingerprint
+            by_print[fingerprint] = owner
+        if owner is None:
+            continue
+        for entry in candidates:
+            if entry["status"] in ("open", "fixed"):
+                entry["status"] = "merged"
+                entry["merged_into"] = owner["id"]
+                entry["withdrawn_in_run"] = run_id
+                summary.merged.append(entry["id"])
+
+
+def _withdraw(entry: dict[str, Any], reason: str, run_id: str,
+              judged: dict[str, Any] | None = None) -> None:
+    entry["status"] = "withdrawn"
+    entry["withdrawn_reason"] = reason
+    entry["withdrawn_in_run"] = run_id
+    if judged:
+        entry.setdefault("evidence", {})["judged"] = judged
+    for key in ("fixed_in_run", "fixed_at", "fixed_in_version"):
+        entry.pop(key, None)
 
 
 def _migrate(ledgers: dict[str, Any], batch: dict[str, Finding]) -> None:
@@ -956,8 +1150,12 @@ def merge_findings(
     target: dict[str, Any],
     checks_run: set[str],
     now: str,
+    semantics: Semantics | None = None,
 ) -> MergeSummary:
     """Fold ``findings`` into the ledgers of ``ledger_dir`` (see the module docstring).
+
+    Bug findings are judged first (:func:`judge_findings`) by ``semantics`` (by default the
+    declarations ``target["semantics"]`` lists; none: only universal clauses make bugs).
 
     ``target`` is what the run tested; only its open generated entries can be marked fixed,
     and only when a check of their ``found_by`` is in ``checks_run``. Merging the same run
@@ -967,12 +1165,17 @@ def merge_findings(
     """
     ledgers = load_ledgers(Path(ledger_dir))
     summary = MergeSummary()
+    if semantics is None:
+        semantics = Semantics.from_list(target.get("semantics"))
+    originals = {f.fingerprint for f in findings}
+    findings, judged_out = judge_findings(findings, semantics)
 
     batch: dict[str, Finding] = {}
     for finding in findings:
         known = batch.get(finding.fingerprint)
         batch[finding.fingerprint] = finding if known is None else _fold(known, finding)
     _migrate(ledgers, batch)
+    _adopt(ledgers, batch, run_id, summary)
     by_print: dict[str, dict[str, Any]] = {}
     for ledger in ledgers.values():
         for entry in ledger.entries:
@@ -994,6 +1197,33 @@ def merge_findings(
         else:
             summary.updated.append(entry["id"])
         summary.ids[fingerprint] = entry["id"]
+        for member in finding.evidence.get("member_fingerprints") or ():
+            summary.ids.setdefault(member, entry["id"])
+
+    # what was filed as a bug and is no longer judged one: withdrawn, with the reason
+    for finding, judgement in judged_out:
+        entry = by_print.get(finding.fingerprint)
+        if judgement.verdict == "improvement":
+            improvement = next((f for f in batch.values() if f.kind == "improvement"
+                                and finding.check in f.checks and
+                                finding.evidence.get("operation") in
+                                [s.get("operation") for s in f.evidence.get("symptoms") or []]),
+                               None)
+            filed = summary.ids.get(improvement.fingerprint, "") if improvement else ""
+            reason = (f"not a defect: {judgement.reason}; filed as improvement {filed}"
+                      if filed else f"not a defect: {judgement.reason}")
+            summary.ids.setdefault(finding.fingerprint, filed or "improvement")
+        else:
+            reason = f"not a defect: {judgement.reason}"
+            summary.ids.setdefault(finding.fingerprint, "withdrawn")
+        if entry is None or entry.get("status") not in ("open", "fixed"):
+            continue
+        if not is_generated(entry):
+            summary.manual.append(entry["id"])
+            continue
+        _withdraw(entry, reason, run_id, judgement.as_dict())
+        summary.withdrawn.append(entry["id"])
+    still_judged = originals | set(batch)
 
     target_name = target.get("name")
     still_seeing = {check for finding in batch.values() for check in finding.checks}
@@ -1008,6 +1238,17 @@ def merge_findings(
                 continue  # none of the checks that saw it ran: nothing is known
             if _is_legacy(entry) and entry.get("check") in still_seeing:
                 continue  # identified by a check that still sees a defect: not fixed
+            if entry["fingerprint"] in still_judged:
+                continue
+            evidence = entry.get("evidence") if isinstance(entry.get("evidence"), dict) else {}
+            if ledger.kind == "bug" and "judged" not in evidence and \
+                    str(entry["target"].get("version", "")) == str(target.get("version", "")):
+                # filed before findings were judged by the target's declarations, and not
+                # found under those rules at the same version: the judge changed, not the code
+                _withdraw(entry, "not found again at the same version once findings are judged "
+                          "by the target's declared semantics (three contract levels)", run_id)
+                summary.withdrawn.append(entry["id"])
+                continue
             entry["status"] = "fixed"
             entry["fixed_in_run"] = run_id
             entry["fixed_at"] = now

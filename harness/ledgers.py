@@ -54,7 +54,11 @@ LEDGER_FILES: dict[str, str] = {
 ID_PREFIXES: dict[str, str] = {"bug": "BUG", "dx": "DX", "improvement": "IMP", "strength": "STR"}
 SEVERITIES = ("critical", "high", "medium", "low")
 PRIORITIES = ("P0", "P1", "P2", "P3")
-ENTRY_STATUSES = ("open", "fixed", "wontfix")
+ENTRY_STATUSES = ("open", "fixed", "wontfix", "withdrawn", "merged")
+"""``withdrawn``: the harness no longer judges it a defect (``withdrawn_reason`` says why:
+the target declares the behaviour, or it is our recommendation, filed as an improvement);
+``merged``: a symptom of the root cause of entry ``merged_into``. Both are kept, never
+deleted, so an ID is never reused and a reader can see what changed."""
 SOURCES = ("run", "fuzz", "manual")
 
 # Optional entry fields and the JSON types they must have when present.
@@ -62,6 +66,7 @@ _OPTIONAL_STRINGS = (
     "category", "component", "description", "reproduction", "expected", "actual", "impact",
     "recommendation", "fingerprint", "check", "first_seen_run", "last_seen_run",
     "fixed_in_run", "fixed_in_version", "reopened_in_run", "notes", "origin",
+    "withdrawn_reason", "withdrawn_in_run", "merged_into", "root_cause",
 )
 _OPTIONAL_NULLABLE_STRINGS = ("first_seen", "last_seen", "fixed_at")
 _ID_RE = re.compile(r"^(?P<prefix>[A-Z]+)-(?P<number>\d{3,})$")

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from harness.defects import DefectKey, title
+from harness.defects import DefectKey
 from harness.findings import (
     Finding,
     checks_run_for,
@@ -28,6 +28,9 @@ READ_FRAMES = {"component": "StreamingBuffer", "operation": "read", "property": 
 TRIM_FRAMES = {"component": "StreamingBuffer", "operation": "add_chunk (overflow trim)",
                "property": "whole_frames"}
 SNIPPET = "import asyncio\n# replays the shrunk example\nasyncio.run(main())\n"
+# the target declares what these tests' defects break, so they are bugs (test_judging.py
+# covers targets that do not)
+DECLARES = [{"clause": "queue.blocked_events", "value": True, "where": "mylib docs"}]
 
 
 def broken(name: str, detail: str, *defects: dict[str, str], **extra: Any) -> dict[str, Any]:
@@ -38,7 +41,9 @@ def run_with(*scenarios: tuple[str, list[dict[str, Any]]], run_id: str = "202611
              target: tuple[str, str] = TARGET) -> dict[str, Any]:
     entries = [build_scenario(name, status="fail", category="reliability", invariants=invs)
                for name, invs in scenarios]
-    return build_results(entries, run_id=run_id, created_at=f"at-{run_id}", target=target)
+    doc = build_results(entries, run_id=run_id, created_at=f"at-{run_id}", target=target)
+    doc["target"]["semantics"] = DECLARES
+    return doc
 
 
 def telemetry_run(run_id: str = "20261123T120000Z-aaaaaa", **kw: Any) -> dict[str, Any]:
@@ -60,7 +65,8 @@ def fuzz_finding(prop: str = "backpressure_visible", operation: str = "put (full
 
 def merge_fuzz(ledgers: Path, *findings: Finding, checks: set[str] | None = None) -> Any:
     return merge_findings(list(findings), ledger_dir=ledgers, run_id="fuzz-1",
-                          target={"name": TARGET[0], "version": TARGET[1]},
+                          target={"name": TARGET[0], "version": TARGET[1],
+                                  "semantics": DECLARES},
                           checks_run=checks if checks is not None else set(),
                           now="at-fuzz-1")
 
@@ -130,7 +136,8 @@ def test_run_and_fuzz_seeing_one_defect_make_one_entry_with_two_records(tmp_path
     summary = merge_fuzz(tmp_path, fuzz_finding())
     assert (summary.added, summary.updated) == ([], ["BUG-001"])
     (entry,) = generated(tmp_path)
-    assert entry["title"] == title(DefectKey(**BLOCKED))
+    # the verified script replaced the CLI command: the words are those of the script
+    assert entry["title"] == "from the fuzzer" and entry["reproduction"] == SNIPPET
     assert checks_of(entry) == ["queue_overflow/telemetry", "fuzz/backpressure_visible"]
     run_record, fuzz_record = entry["evidence"]["found_by"]
     assert (run_record["run_id"], run_record["scenario"], run_record["seed"]) == (

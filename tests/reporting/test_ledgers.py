@@ -93,7 +93,7 @@ def test_mistyped_field_is_refused_with_its_line_and_path(tmp_path: Path) -> Non
         (_entry(id="BUG-1"), "is not an ID like BUG-001"),
         (_entry(id="DX-001"), "is not an ID like BUG-001"),
         (_entry(type="dx"), "does not belong in this ledger"),
-        (_entry(status="closed"), "'closed' is not one of open, fixed, wontfix"),
+        (_entry(status="closed"), "'closed' is not one of open, fixed, wontfix, withdrawn, merged"),
         (_entry(target="stageflow"), "expected an object"),
         (_entry(title=""), "expected a non-empty string"),
         (_entry(evidence=[1]), "expected an object, got a list"),
