@@ -19,6 +19,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/stageflow-stress run
 	$(BIN)/stageflow-stress report
+	$(BIN)/stageflow-stress report --html
 
 test: $(STAMP)
 	$(BIN)/ruff check .

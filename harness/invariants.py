@@ -66,6 +66,7 @@ __all__ = [
     "check_telemetry",
     "check_whole_frames",
     "chunk_id",
+    "delivered_times_ns",
     "latencies_ns",
     "observe",
 ]
@@ -769,8 +770,15 @@ def check_latency_bounded(obs: Observations, expect: Expectations) -> Verdict | 
 
 def latencies_ns(obs: Observations) -> np.ndarray:
     """Intended send -> first receipt, ns, for every delivered chunk (stranded excluded)."""
+    intended, received = delivered_times_ns(obs)
+    return received - intended
+
+
+def delivered_times_ns(obs: Observations) -> tuple[np.ndarray, np.ndarray]:
+    """``(intended send, first receipt)`` in ns of every delivered chunk (stranded
+    excluded), in the order of the chunks' keys."""
     if obs.recv_t.size == 0 or obs.send_seq.size == 0:
-        return np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     keys = obs.send_keys
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
@@ -781,7 +789,7 @@ def latencies_ns(obs: Observations) -> np.ndarray:
     pos = np.clip(np.searchsorted(sorted_keys, first_recv_keys), 0, sorted_keys.size - 1)
     matched = sorted_keys[pos] == first_recv_keys
     intended = obs.send_intended[order[pos[matched]]]
-    return recv_t[first[matched]] - intended
+    return intended, recv_t[first[matched]]
 
 
 CHECKS: Sequence[Callable[[Observations, Expectations], Verdict | None]] = (

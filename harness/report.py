@@ -20,7 +20,8 @@ from typing import Any
 from harness.findings import missing_capabilities
 from harness.ledgers import KINDS, LEDGER_FILES, PRIORITIES, SEVERITIES
 
-__all__ = ["Comparison", "SourceFile", "build_report", "verdict"]
+__all__ = ["SECTION_KEYS", "Comparison", "SourceFile", "build_report", "report_header",
+           "report_sections", "verdict"]
 
 _KIND_TITLES = {
     "bug": "Bugs",
@@ -977,21 +978,51 @@ def build_report(
     ``comparison`` is rendered as the side-by-side section instead of any ``compare`` section
     the results carry.
     """
-    sections = [
-        _executive_summary(results, ledgers),
-        _hypotheses(results),
-        _test_results(results),
-        _performance(results),
-        _compare(results, comparison),
-        _findings(ledgers),
-        _developer_experience(dx_scores),
-        _recommendations(ledgers),
-        _conclusion(results, ledgers),
-    ]
     lines = _header(results)
-    for number, section in enumerate((s for s in sections if s), 1):
-        lines += [f"## {number}. {section[0].removeprefix('## ')}", *section[1:]]
-    lines += _appendix(sources)
+    for _key, section in report_sections(results, ledgers, dx_scores=dx_scores,
+                                         sources=sources, comparison=comparison):
+        lines += section
     while lines and lines[-1] == "":
         lines.pop()
     return "\n".join(lines) + "\n"
+
+
+SECTION_KEYS = ("summary", "hypotheses", "results", "performance", "compare", "findings",
+                "dx", "recommendations", "conclusion", "appendix")
+"""The report's sections in order, by the key :func:`report_sections` gives each."""
+
+
+def report_sections(
+    results: Mapping[str, Any],
+    ledgers: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    dx_scores: Sequence[Mapping[str, Any]] = (),
+    sources: Sequence[SourceFile] = (),
+    comparison: Comparison | None = None,
+) -> list[tuple[str, list[str]]]:
+    """The report's numbered sections after the header, as ``(key, Markdown lines)`` with
+    keys from :data:`SECTION_KEYS` (a section with nothing to say is left out); the first
+    line of each is its ``## N. Title`` heading. :func:`build_report` and the HTML report
+    render the same sections."""
+    sections = [
+        ("summary", _executive_summary(results, ledgers)),
+        ("hypotheses", _hypotheses(results)),
+        ("results", _test_results(results)),
+        ("performance", _performance(results)),
+        ("compare", _compare(results, comparison)),
+        ("findings", _findings(ledgers)),
+        ("dx", _developer_experience(dx_scores)),
+        ("recommendations", _recommendations(ledgers)),
+        ("conclusion", _conclusion(results, ledgers)),
+    ]
+    out = []
+    for number, (key, section) in enumerate(((k, s) for k, s in sections if s), 1):
+        out.append((key, [f"## {number}. {section[0].removeprefix('## ')}", *section[1:]]))
+    out.append(("appendix", _appendix(sources)))
+    return out
+
+
+def report_header(results: Mapping[str, Any]) -> list[str]:
+    """The report's title line and run table (Markdown), before the first section."""
+    return _header(results)
+

@@ -5,6 +5,10 @@ Format changelog (the loader refuses versions it does not know):
 - 1: first version. See docs/architecture.md ("Results document"). Before release it
   gained the scenario status ``skipped`` (the target lacks a capability the scenario
   needs; ``skipped`` lists them) and the ``summary`` count of the same name.
+- 2: each scenario's ``metrics.timeseries``: latency, offered and delivered rate, queue
+  depth, buffer level, memory and loop lag per time window, with events and fault windows
+  (``harness/timeseries.py``; None when the scenario did not run). Version 1 documents
+  are still read: everything but the plots over time works from them.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ __all__ = [
     "validate_results",
 ]
 
-SCHEMA_VERSION = 1
-KNOWN_VERSIONS = frozenset({1})
+SCHEMA_VERSION = 2
+KNOWN_VERSIONS = frozenset({1, 2})
 STATUSES = ("pass", "fail", "error", "timeout", "invalid", "skipped")
 _REQUIRED_TOP = ("run_id", "target", "environment", "seed", "scenarios", "hypotheses")
 _REQUIRED_SCENARIO = ("name", "category", "status", "duration_ms", "metrics", "invariants")

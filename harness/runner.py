@@ -75,12 +75,14 @@ from harness.invariants import (
     Verdict,
     account,
     check_all,
+    delivered_times_ns,
     latencies_ns,
     observe,
 )
 from harness.jsonio import read_json, write_json_atomic
 from harness.results import SCHEMA_VERSION, environment, new_run_id
 from harness.targets import CapabilityMissing, Target, load_target
+from harness.timeseries import build_timeseries
 from mocks.consumers import take_nowait
 from mocks.trace import Trace
 from scenarios.context import SLO_KEYS
@@ -628,7 +630,7 @@ def _empty_metrics() -> dict[str, Any]:
         "generator": {"schedule_lag_ms_max": 0.0, "schedule_lag_ms_p99": 0.0,
                       "late_fraction": 0.0, "lag_limit_ms": DEFAULT_SATURATION_LAG_MS,
                       "saturated": False},
-        "series": {}, "events": {}, "notes": {},
+        "series": {}, "events": {}, "notes": {}, "timeseries": None,
     }
 
 
@@ -702,7 +704,19 @@ def compute_metrics(obs: Observations, ctx: RunContext, expect: Expectations,
             saturated=late_fraction > fraction_limit,
         )
     out["notes"] = dict(ctx.notes)
+    out["timeseries"] = _timeseries(obs, ctx, expect, delivered_t)
     return out
+
+
+def _timeseries(obs: Observations, ctx: RunContext, expect: Expectations,
+                delivered_t: np.ndarray) -> dict[str, Any] | None:
+    """``metrics.timeseries``: the bounded per-window series the HTML report plots."""
+    intended, received = delivered_times_ns(obs)
+    samples = {name: obs.series(name) for name in obs.samples if name not in expect.frames}
+    return build_timeseries(
+        intended_ns=obs.send_intended, delivered_intended_ns=intended,
+        delivered_recv_ns=received, delivery_ns=delivered_t, samples=samples,
+        events=obs.events, closes_ns=expect.closed.values(), faults=ctx.trace.faults)
 
 
 # --- isolation ------------------------------------------------------------------------------

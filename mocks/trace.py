@@ -96,9 +96,9 @@ class Trace:
 
     Write side (cheap, for the hot path): :meth:`sent`, :meth:`received`, :meth:`event`
     (also available as :attr:`emitter`, to hand to a primitive as its ``event_emitter``),
-    :meth:`sample`. Read side (copies, safe to keep): :attr:`sends`, :attr:`receipts`,
-    :attr:`events`, :attr:`samples`, :meth:`deliveries`. Not thread-safe except the
-    emitter, which only appends to a list.
+    :meth:`sample`, :meth:`fault`. Read side (copies, safe to keep): :attr:`sends`,
+    :attr:`receipts`, :attr:`events`, :attr:`samples`, :attr:`faults`, :meth:`deliveries`.
+    Not thread-safe except the emitter, which only appends to a list.
     """
 
     def __init__(self) -> None:
@@ -112,6 +112,7 @@ class Trace:
         """An ``EventEmitter`` recording ``(name, payload, t_ns)``; never raises."""
         self.blocked: dict[str, str] = {}
         """Task name -> where it waits; filled by the harness when a scenario hangs."""
+        self._faults: list[tuple[str, int, int]] = []
 
     # -- write side --------------------------------------------------------------------
 
@@ -153,7 +154,22 @@ class Trace:
         columns[0].append(time.perf_counter_ns() if t_ns is None else t_ns)
         columns[1].append(float(value))
 
+    def fault(self, label: str, start_ns: int, end_ns: int) -> None:
+        """Mark a fault window (a stall, a burst, faulty telemetry...) from ``start_ns`` to
+        ``end_ns``: the report shades it on every plot over time.
+
+        :raises ValueError: ``end_ns`` before ``start_ns``.
+        """
+        if end_ns < start_ns:
+            raise ValueError(f"fault {label!r}: end_ns {end_ns} is before start_ns {start_ns}")
+        self._faults.append((str(label), int(start_ns), int(end_ns)))
+
     # -- read side ---------------------------------------------------------------------
+
+    @property
+    def faults(self) -> list[tuple[str, int, int]]:
+        """Marked fault windows as ``(label, start_ns, end_ns)``, in the order marked."""
+        return list(self._faults)
 
     @property
     def send_count(self) -> int:

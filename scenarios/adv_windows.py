@@ -7,7 +7,8 @@ percentiles (intended send to receipt, coordinated omission corrected). Recovery
 time from the window's end until latency is back to normal for good: the intended time of
 the first chunk after which every delivered chunk's latency stays within
 ``max(2 x before-p99, before-p99 + 5 ms)``, minus the window's end. ``None`` when it never
-recovered (or nothing was delivered after the window).
+recovered (or nothing was delivered after the window). The window is also marked in the
+trace (:meth:`~mocks.trace.Trace.fault`), so the report shades it on its plots over time.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def window_report(trace: Trace, window: FaultWindow, *, start_ns: int, fault: st
     w_end = w_start + round(min(window.duration_ms, 1e12) * 1e6)
     last = int(sends["intended_ns"].max()) + 1 if sends.shape[0] else w_end
     end = max(end_ns or last, w_end)
+    trace.fault(fault, w_start, min(w_end, end))
     before = _part(deliveries, sends, start_ns, w_start)
     during = _part(deliveries, sends, w_start, w_end)
     after = _part(deliveries, sends, w_end, end)

@@ -76,9 +76,12 @@ async def _one_format(ctx: ScenarioContext, spec: str, index: int) -> dict[str, 
     # play until every frame sent has been played (the stall delays the end by its length)
     play_ms = (float(rate.offsets_ns(count)[-1]) / 1e6 + p["stall_ms"] + 2 * p["target_ms"]
                + 10 * p["read_ms"])
+    start_ns = time.perf_counter_ns()
+    ctx.trace.fault(f"network stall ({spec})", start_ns + p["stall_at"] * rate.chunk_ns,
+                    start_ns + rate.stall_end_ns)
     writer = ctx.spawn(open_loop_producer(
         producer=index, count=count, rate=rate, make_chunk=make_chunk, put=as_async(add),
-        trace=ctx.trace, start_ns=time.perf_counter_ns(), full=never_full),
+        trace=ctx.trace, start_ns=start_ns, full=never_full),
         name=f"writer-{spec}")
     reader = ctx.spawn(playout_consumer(
         probe, trace=ctx.trace, read_ms=p["read_ms"], duration_ms=play_ms,

@@ -6,6 +6,10 @@ compare`` writes); ``--no-compare`` leaves it out. Every input is listed in the 
 with its SHA-256. ``--check`` writes nothing: it exits 1 when the report on disk differs
 from what would be generated (naming the file and the first differing line), 0 when it is
 current.
+
+``--html`` writes the HTML report instead (``results/report.html`` by default): the same
+sections with plots, one self-contained file (docs/report.md, "The HTML report").
+``--baseline FILE`` overlays another run (e.g. ``results/baseline.json``) on its charts.
 """
 
 from __future__ import annotations
@@ -37,8 +41,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ledger-dir", type=Path, default=Path("."), metavar="DIR",
                         help="directory holding bugs.json, dx.json, improvements.json, "
                              "strengths.json (default: .)")
-    parser.add_argument("--out", type=Path, default=Path("results/report.md"), metavar="FILE",
-                        help="where to write the report (default: results/report.md)")
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="where to write the report (default: results/report.md, with "
+                             "--html results/report.html)")
+    parser.add_argument("--html", action="store_true",
+                        help="write the self-contained HTML report with plots")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="FILE",
+                        help="with --html: a results document to overlay on every chart "
+                             "(e.g. results/baseline.json)")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 if the report on disk is stale, 0 if current; write nothing")
 
@@ -77,14 +87,16 @@ def compare_path_for(results_path: Path, compare: Path | None, *,
 
 
 def generate(results_path: Path, ledger_dir: Path, compare: Path | None = None, *,
-             use_compare: bool = True) -> str:
-    """The report text for these inputs.
+             use_compare: bool = True, html: bool = False,
+             baseline: Path | None = None) -> str:
+    """The report text for these inputs: Markdown, or with ``html`` the HTML report
+    (with ``baseline``, a results file overlaid on its charts).
 
     ``compare`` is the compare document to render; None looks for ``compare-latest.json``
     beside the results (:func:`compare_path_for`); ``use_compare=False`` renders none.
 
-    :raises HarnessError: the results, the compare document or a ledger is missing,
-        unreadable or corrupt, or the compare document has no ``compare`` section.
+    :raises HarnessError: the results, the baseline, the compare document or a ledger is
+        missing, unreadable or corrupt, or the compare document has no ``compare`` section.
     """
     results_path = Path(results_path)
     raw, results = _read_results(results_path, "results file",
@@ -107,18 +119,32 @@ def generate(results_path: Path, ledger_dir: Path, compare: Path | None = None, 
         comparison = Comparison(compare_doc, display_path(compare_path))
         if compare_path.resolve() != results_path.resolve():
             sources.append(SourceFile(comparison.path, compare_raw))
-    return build_report(
-        results,
-        {kind: ledgers[kind].entries for kind in KINDS},
-        dx_scores=ledgers["dx"].doc.get("scores") or [],
-        sources=sources,
-        comparison=comparison,
-    )
+    entries = {kind: ledgers[kind].entries for kind in KINDS}
+    dx_scores = ledgers["dx"].doc.get("scores") or []
+    if not html:
+        return build_report(results, entries, dx_scores=dx_scores, sources=sources,
+                            comparison=comparison)
+    from harness.html import build_html_report
+    from harness.plots import Run
+
+    overlay = None
+    if baseline is not None:
+        baseline_raw, baseline_doc = _read_results(
+            Path(baseline), "baseline file", "pass a results document written by `run`")
+        overlay = Run("baseline", baseline_doc, baseline=True,
+                      source=display_path(Path(baseline)))
+        sources.append(SourceFile(overlay.source, baseline_raw))
+    return build_html_report(results, entries, dx_scores=dx_scores, sources=sources,
+                             comparison=comparison, baseline=overlay,
+                             results_label=display_path(results_path))
 
 
 def execute(args: argparse.Namespace) -> int:
-    text = generate(args.results, args.ledger_dir, args.compare, use_compare=not args.no_compare)
-    out: Path = args.out
+    if args.baseline is not None and not args.html:
+        raise HarnessError("--baseline overlays a run on the HTML report's charts: add --html")
+    text = generate(args.results, args.ledger_dir, args.compare, use_compare=not args.no_compare,
+                    html=args.html, baseline=args.baseline)
+    out: Path = args.out or Path("results/report.html" if args.html else "results/report.md")
     if args.check:
         try:
             current = out.read_text(encoding="utf-8")

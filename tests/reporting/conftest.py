@@ -7,10 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 
 from harness.jsonio import write_json_atomic
+from harness.metrics import encode_histogram
+from harness.timeseries import build_timeseries
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -97,6 +100,52 @@ def build_results(
     if reference is not None:
         doc["reference"] = {"asyncio_queue_items_per_s": reference}
     return doc
+
+
+T0 = 5_000_000_000
+MS = 1_000_000
+
+
+def _timeseries() -> dict[str, Any]:
+    intended = T0 + np.arange(0, 400, 2, dtype=np.int64) * MS  # 200 chunks, every 2 ms
+    latency = np.where((intended >= T0 + 100 * MS) & (intended < T0 + 150 * MS), 40, 2) * MS
+    received = intended + latency
+    depth_t = T0 + np.arange(0, 400, dtype=np.int64) * MS
+    depth = np.minimum(np.arange(400) % 100, 50).astype(float)
+    ts = build_timeseries(
+        intended_ns=intended, delivered_intended_ns=intended, delivered_recv_ns=received,
+        delivery_ns=received,
+        samples={"queue_depth.queue": (depth_t, depth),
+                 "buffer_ms.playout": (depth_t, depth * 2),
+                 "rss_bytes": (depth_t[::20], np.linspace(50, 52, 20) * 1048576)},
+        events=[("stream.chunk_dropped", {}, int(T0 + 120 * MS)),
+                ("stream.chunk_dropped", {}, int(T0 + 121 * MS)),
+                ("stream.throttle_started", {}, int(T0 + 110 * MS))],
+        closes_ns=[T0 + 400 * MS], faults=[("consumer stalled", T0 + 100 * MS, T0 + 150 * MS)],
+        max_windows=40)
+    assert ts is not None
+    return ts
+
+
+def timeseries_doc() -> dict[str, Any]:
+    """A schema 2 document of one scenario, ``stream``, with histograms and time series:
+    latency 1..1000 ms, a 50 ms stall at 100 ms (its chunks 40 ms late), drops, a throttle
+    and a close marked."""
+    entry = build_scenario("stream", count=1000)
+    entry["metrics"]["latency_hdr"] = encode_histogram(np.arange(1, 1001) * MS)  # 1..1000 ms
+    entry["metrics"]["service_hdr"] = encode_histogram(np.arange(1, 1001) * 10_000)
+    entry["metrics"]["timeseries"] = _timeseries()
+    doc = build_results([entry])
+    doc["schema_version"] = 2
+    return doc
+
+
+def baseline_v1_doc() -> dict[str, Any]:
+    """A schema 1 document (no time series) of the same scenario: latency 2..200 ms."""
+    entry = build_scenario("stream", count=100)
+    entry["metrics"]["latency_hdr"] = encode_histogram(np.arange(1, 101) * 2 * MS)  # 2..200
+    entry["metrics"]["service_hdr"] = ""
+    return build_results([entry], run_id="20261101T000000Z-000000")
 
 
 @pytest.fixture

@@ -1,0 +1,131 @@
+"""The data behind each chart of the HTML report: golden specs plus the facts they show."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+
+from harness.metrics import encode_histogram
+from harness.plots import (
+    BASELINE_GROUP,
+    Run,
+    compare_charts,
+    missing_plots,
+    scenario_charts,
+    spectrum_points,
+)
+
+from .conftest import GOLDEN, MS, baseline_v1_doc, timeseries_doc
+
+
+def _charts() -> list[dict[str, Any]]:
+    return scenario_charts("stream", Run("this run", timeseries_doc()),
+                           Run("baseline", baseline_v1_doc(), baseline=True))
+
+
+def test_charts_match_the_golden_specs() -> None:
+    compare = orjson.loads((GOLDEN / "compare-latest.json").read_bytes())["compare"]
+    charts = {"scenario": _charts(), "compare": compare_charts(compare, "cmp")}
+    text = orjson.dumps(charts, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
+    golden = GOLDEN / "charts.json"
+    if os.environ.get("STAGEFLOW_UPDATE_GOLDEN") == "1":  # regenerate after a deliberate change
+        golden.write_text(text + "\n", encoding="utf-8")
+    assert text + "\n" == golden.read_text(encoding="utf-8")
+
+
+def _series(chart: dict[str, Any], label: str) -> list[Any]:
+    return next(s["values"] for s in chart["series"] if s["label"] == label)
+
+
+def test_spectrum_reads_the_histogram_at_each_percentile_on_a_1_over_1_minus_p_axis() -> None:
+    points = spectrum_points(encode_histogram(np.arange(1, 1001) * MS))
+    assert points is not None
+    # HDR histograms keep 3 significant digits
+    assert points[1.0] == pytest.approx(1.0, rel=1e-3)  # 0 %: the minimum
+    assert points[2.0] == pytest.approx(500.0, rel=1e-3)  # 50 %
+    assert points[10.0] == pytest.approx(900.0, rel=1e-3)  # 90 %
+    assert points[100.0] == pytest.approx(990.0, rel=1e-3)  # 99 %
+    assert points[1000.0] == pytest.approx(1000.0, rel=1e-3)  # 99.9 % of 1,000 samples
+    assert max(points) == 1000.0  # nothing past the resolution of 1,000 samples
+    assert list(points.values()) == sorted(points.values())
+    assert spectrum_points("") is None
+    assert spectrum_points(encode_histogram([])) is None
+
+
+def test_spectrum_overlays_runs_on_one_x_axis() -> None:
+    spectrum = _charts()[0]
+    assert spectrum["kind"] == "spectrum"
+    assert [(s["label"], s["style"], s["group"]) for s in spectrum["series"]] == [
+        ("latency · this run", "line", 0), ("service time · this run", "dash", 0),
+        ("latency · baseline", "line", BASELINE_GROUP)]  # the baseline has no service time
+    assert [label for _x, label in spectrum["ticks"]] == ["0%", "50%", "90%", "99%", "99.9%"]
+    xs = spectrum["xs"]
+    baseline = _series(spectrum, "latency · baseline")
+    assert baseline[xs.index(2.0)] == pytest.approx(100.0, rel=1e-3)  # P50 of 2..200 ms
+    assert baseline[xs.index(1000.0)] is None  # 100 samples: no P99.9 of its own
+
+
+def test_time_charts_carry_windows_faults_and_events() -> None:
+    by_id = {c["id"].rsplit("-", 1)[1]: c for c in _charts()}
+    assert list(by_id) == ["spectrum", "latency", "throughput", "depth", "buffer", "memory"]
+    latency = by_id["latency"]
+    assert latency["xs"][:3] == [0.0, 0.01, 0.02]  # 10 ms windows, in seconds
+    p99 = _series(latency, "P99 · this run")
+    stalled = [latency["xs"][i] for i, v in enumerate(p99) if v == 40.0]
+    assert stalled == [0.1, 0.11, 0.12, 0.13, 0.14]  # the slow chunks, by intended send time
+    assert latency["bands"] == [[0, 1]]  # P50 to P99 shaded
+    assert latency["faults"] == [{"label": "consumer stalled", "start_ms": 100.0,
+                                  "end_ms": 150.0}]
+    assert latency["events"] == [["close", 0.39, 1], ["drop", 0.12, 2],  # the end: last window
+                                 ["throttle_start", 0.11, 1]]
+    throughput = by_id["throughput"]
+    assert set(_series(throughput, "offered · this run")[:40]) == {500.0}  # 1 per 2 ms
+    depth = by_id["depth"]
+    assert [s["label"] for s in depth["series"]] == ["queue max", "queue min"]
+    assert max(v for v in _series(depth, "queue max") if v is not None) == 50.0
+    assert by_id["buffer"]["y"]["unit"] == "ms"
+    memory = _series(by_id["memory"], "RSS · this run")
+    assert memory[0] == 50.0 and max(v for v in memory if v is not None) == 52.0  # MiB
+
+
+def test_a_baseline_with_time_series_is_overlaid_on_the_time_charts() -> None:
+    current = Run("this run", timeseries_doc())
+    charts = scenario_charts("stream", current, Run("baseline", timeseries_doc(), baseline=True))
+    latency = next(c for c in charts if c["id"].endswith("-latency"))
+    assert latency["series"][-1]["label"] == "P99 · baseline"
+    assert latency["series"][-1]["group"] == BASELINE_GROUP
+    assert _series(latency, "P99 · baseline") == _series(latency, "P99 · this run")
+
+
+def test_missing_plots_says_which_and_why() -> None:
+    (line,) = missing_plots(baseline_v1_doc(), "results/baseline.json")
+    assert line.startswith("results/baseline.json is a schema version 1 results document")
+    assert "latency, throughput, queue depth, buffer level and memory over time" in line
+    assert missing_plots(timeseries_doc(), "results/latest.json") == []
+    old = _charts()
+    assert scenario_charts("stream", Run("old", baseline_v1_doc()))[0]["kind"] == "spectrum"
+    assert len(scenario_charts("stream", Run("old", baseline_v1_doc()))) == 1 < len(old)
+
+
+def test_compare_charts_show_each_target_per_scenario() -> None:
+    compare = orjson.loads((GOLDEN / "compare-latest.json").read_bytes())["compare"]
+    latency, rate = compare_charts(compare, "cmp")
+    scenarios = [row["scenario"] for row in compare["rows"]]
+    assert [label for _x, label in latency["ticks"]] == scenarios
+    p99 = _series(latency, "P99 · stageflow")
+    assert p99[0] == compare["rows"][0]["stageflow"]["p99_ms"]
+    for index, row in enumerate(compare["rows"]):  # no latency (buffer scenarios): no dot
+        if row["stageflow"]["p99_ms"] is None:
+            assert p99[index] is None
+    assert _series(rate, "stageflow_core")[0] == compare["rows"][0]["stageflow_core"][
+        "throughput_cps"]
+    assert compare_charts({"targets": [], "rows": []}, "cmp") == []
+
+
+def test_the_golden_file_is_committed() -> None:
+    assert Path(GOLDEN / "charts.json").is_file()
