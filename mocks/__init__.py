@@ -7,6 +7,7 @@ from a seed; all times are ``time.perf_counter_ns()`` integers.
 
 from mocks.consumers import (
     ConsumerCrashed,
+    PlayoutLatency,
     PlayoutReport,
     crashing_consumer,
     drain_nowait,
@@ -37,6 +38,17 @@ from mocks.producers import (
 )
 from mocks.rates import BurstyRate, ConstantRate, JitteredRate, RampRate, RateModel, StallRate
 from mocks.sampler import LOOP_LAG_SERIES, sample_periodically
+from mocks.services import (
+    FAULT_KINDS,
+    Delay,
+    LlmModel,
+    ServiceCrashed,
+    ServiceFault,
+    SttModel,
+    TtsModel,
+    VadModel,
+    VoiceServices,
+)
 from mocks.signals import (
     BYTES_PER_SAMPLE,
     FORMATS,
@@ -61,6 +73,7 @@ from mocks.trace import (
 
 __all__ = [
     "BYTES_PER_SAMPLE",
+    "FAULT_KINDS",
     "FORMATS",
     "KINDS",
     "LOOP_LAG_SERIES",
@@ -71,19 +84,28 @@ __all__ = [
     "BurstyRate",
     "ConstantRate",
     "ConsumerCrashed",
+    "Delay",
     "FaultWindow",
     "FullProbe",
     "JitteredRate",
+    "LlmModel",
     "OutcomeOf",
+    "PlayoutLatency",
     "PlayoutReport",
     "ProducerReport",
     "RaisingEmitter",
     "RampRate",
     "RateModel",
+    "ServiceCrashed",
+    "ServiceFault",
     "SignalSource",
     "SlowEmitter",
     "StallRate",
+    "SttModel",
     "Trace",
+    "TtsModel",
+    "VadModel",
+    "VoiceServices",
     "as_async",
     "burst",
     "chunk_bytes",

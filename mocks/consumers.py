@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from mocks.trace import SEQUENCE_BASE, Trace
 
 __all__ = [
     "ConsumerCrashed",
+    "PlayoutLatency",
     "PlayoutReport",
     "crashing_consumer",
     "drain_nowait",
@@ -179,6 +181,80 @@ async def crashing_consumer(queue: Any, *, consumer: int, trace: Trace, crash_af
     if taken < crash_after:
         return taken
     raise ConsumerCrashed(f"consumer {consumer} crashed on purpose after {taken} items")
+
+
+class PlayoutLatency:
+    """Per-chunk playout latency through an audio buffer, by byte-offset accounting.
+
+    Chunks lose their identity in a buffer, so their bytes are counted instead: each
+    chunk written occupies the next ``nbytes`` of the stream; reads, overflow trims and
+    clears consume the stream from its oldest byte. A chunk is *played* when a read
+    consumes its last byte: a receipt is recorded in ``trace`` (for ``consumer``) at that
+    read's time, so the harness's latency (intended send -> receipt) becomes the time
+    from the chunk's intended send to the moment the playout clock read its last byte.
+    A chunk whose last byte was trimmed or cleared instead is counted in ``dropped``
+    (trims and clears take the oldest bytes, as ``StreamingBuffer`` does; a target that
+    trims otherwise shows as a byte-accounting mismatch in its scenario's checks).
+
+    Usage: ``wrote(producer, seq, nbytes, trimmed)`` after each ``add_chunk`` (``trimmed``:
+    what it returned), ``discarded(nbytes)`` after a ``clear``/interrupt, and
+    ``read(nbytes, t_ns)`` after each playout read.
+    """
+
+    __slots__ = ("_consumed", "_pending", "_record", "_written", "consumer", "dropped",
+                 "played")
+
+    def __init__(self, trace: Trace, *, consumer: int = 0) -> None:
+        self.consumer = _checks.integer("consumer", consumer, minimum=0)
+        self._record = trace.received
+        self._pending: deque[tuple[int, int, int]] = deque()  # (end offset, producer, seq)
+        self._written = 0
+        self._consumed = 0
+        self.played = 0
+        """Chunks whose last byte was read."""
+        self.dropped = 0
+        """Chunks whose last byte was trimmed or cleared."""
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes written and not yet read, trimmed or cleared."""
+        return self._written - self._consumed
+
+    def wrote(self, producer: int, seq: int, nbytes: int, trimmed: int = 0) -> None:
+        """A chunk of ``nbytes`` was added; the buffer trimmed ``trimmed`` bytes for it."""
+        if nbytes > 0:
+            self._written += nbytes
+            self._pending.append((self._written, producer, seq))
+        if trimmed:
+            self._drop(trimmed)
+
+    def discarded(self, nbytes: int) -> None:
+        """``nbytes`` of the oldest audio were cleared (``clear()``, a barge-in)."""
+        if nbytes:
+            self._drop(nbytes)
+
+    def _drop(self, nbytes: int) -> None:
+        self._consumed = min(self._written, self._consumed + nbytes)
+        pending = self._pending
+        while pending and pending[0][0] <= self._consumed:
+            pending.popleft()
+            self.dropped += 1
+
+    def read(self, nbytes: int, t_ns: int | None = None) -> int:
+        """A read returned ``nbytes`` at ``t_ns`` (now); returns the chunks it completed."""
+        if nbytes <= 0:
+            return 0
+        self._consumed = min(self._written, self._consumed + nbytes)
+        pending = self._pending
+        done = 0
+        if pending and pending[0][0] <= self._consumed:
+            now = time.perf_counter_ns() if t_ns is None else t_ns
+            while pending and pending[0][0] <= self._consumed:
+                _end, producer, seq = pending.popleft()
+                self._record(self.consumer, producer, seq, now)
+                done += 1
+            self.played += done
+        return done
 
 
 @dataclass(frozen=True)

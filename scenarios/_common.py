@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from mocks.consumers import PlayoutLatency
 from mocks.producers import FullProbe
 from mocks.signals import SignalSource
 from mocks.trace import Trace, make_sequence
@@ -198,11 +199,15 @@ def parse_format(spec: str) -> tuple[int, int]:
 
 class ReadProbe:
     """Wraps a target's buffer for a playout consumer: every ``read`` is checked as ramp
-    audio and its length recorded in the trace as ``read_bytes.<name>``."""
+    audio, its length recorded in the trace as ``read_bytes.<name>`` and, with
+    ``latency``, handed to the playout-latency accounting."""
 
     def __init__(self, buffer: Any, *, name: str, channels: int, trace: Trace,
-                 stop_after_bytes: int | None = None) -> None:
+                 stop_after_bytes: int | None = None,
+                 latency: PlayoutLatency | None = None) -> None:
         self.buffer = buffer
+        self.latency = latency
+        """Told every read, so each chunk's playout latency is recorded (optional)."""
         self.name = name
         self.checker = RampChecker(channels)
         self.bytes_read = 0
@@ -216,6 +221,8 @@ class ReadProbe:
         data = self.buffer.read(duration_ms)
         self._sample(self._series, len(data))
         self.bytes_read += len(data)
+        if self.latency is not None:
+            self.latency.read(len(data))
         self.checker.check(data)
         if self._stop_after is not None and self.bytes_read >= self._stop_after:
             self.finished.set()

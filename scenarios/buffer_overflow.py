@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from mocks.consumers import PlayoutReport, playout_consumer
+from mocks.consumers import PlayoutLatency, PlayoutReport, playout_consumer
 from mocks.producers import ProducerReport, as_async, open_loop_producer
 from mocks.signals import chunk_frames, frame_bytes
-from mocks.trace import make_sequence
+from mocks.trace import make_sequence, split_sequence
 from scenarios._common import (
     EventTap,
     ReadProbe,
@@ -61,8 +61,11 @@ async def _one_format(ctx: ScenarioContext, spec: str, index: int) -> dict[str, 
             channels=channels, fmt="pcm_16", timestamp_ms=starts[seq] * 1000 / sample_rate,
             sequence=make_sequence(producer, seq))
 
+    latency = PlayoutLatency(ctx.trace, consumer=index)
+
     def add(chunk: Any) -> bool:
         dropped = int(buffer.add_chunk(chunk) or 0)
+        latency.wrote(*split_sequence(chunk.sequence), len(chunk.data), dropped)
         totals["added"] += len(chunk.data)
         totals["dropped"] += dropped
         if dropped:
@@ -70,7 +73,7 @@ async def _one_format(ctx: ScenarioContext, spec: str, index: int) -> dict[str, 
         ctx.trace.sample(level_series, float(buffer.duration_ms))
         return True
 
-    probe = ReadProbe(buffer, name=name, channels=channels, trace=ctx.trace)
+    probe = ReadProbe(buffer, name=name, channels=channels, trace=ctx.trace, latency=latency)
     duration_ms = float(schedule.offsets_ns(count)[-1]) / 1e6 + p["chunk_ms"]
     writer = ctx.spawn(open_loop_producer(
         producer=index, count=count, rate=schedule, make_chunk=make_chunk, put=as_async(add),
@@ -101,6 +104,8 @@ def _judge(ctx: ScenarioContext, r: dict[str, Any]) -> None:
         if totals["dropped"] else [])
     ctx.note(f"{spec}.overflow_events", len(overflow_events))
     ctx.note(f"{spec}.bytes_dropped", totals["dropped"])
+    ctx.note(f"{spec}.chunks_played", r["probe"].latency.played)
+    ctx.note(f"{spec}.chunks_trimmed", r["probe"].latency.dropped)
     ctx.note(f"{spec}.max_tick_lag_ms", round(played.max_tick_lag_ms, 3))
     remaining = buffered_bytes(r["buffer"])
     accounted = probe.bytes_read + totals["dropped"] + (remaining or 0)

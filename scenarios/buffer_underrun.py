@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from mocks.consumers import PlayoutReport, playout_consumer
+from mocks.consumers import PlayoutLatency, PlayoutReport, playout_consumer
 from mocks.producers import as_async, open_loop_producer
 from mocks.signals import chunk_frames, frame_bytes
-from mocks.trace import make_sequence
+from mocks.trace import make_sequence, split_sequence
 from scenarios._common import (
     EventTap,
     ReadProbe,
@@ -64,15 +64,19 @@ async def _one_format(ctx: ScenarioContext, spec: str, index: int) -> dict[str, 
             channels=channels, fmt="pcm_16", timestamp_ms=seq * p["chunk_ms"],
             sequence=make_sequence(producer, seq))
 
+    latency = PlayoutLatency(ctx.trace, consumer=index)
+
     def add(chunk: Any) -> bool:
-        added["dropped"] += int(buffer.add_chunk(chunk) or 0)
+        dropped = int(buffer.add_chunk(chunk) or 0)
+        latency.wrote(*split_sequence(chunk.sequence), len(chunk.data), dropped)
+        added["dropped"] += dropped
         added["bytes"] += len(chunk.data)
         ctx.trace.sample(level_series, float(buffer.duration_ms))
         return True
 
     total = count * frames * frame_bytes(channels, "pcm_16")
     probe = ReadProbe(buffer, name=name, channels=channels, trace=ctx.trace,
-                      stop_after_bytes=total)
+                      stop_after_bytes=total, latency=latency)
     # play until every frame sent has been played (the stall delays the end by its length)
     play_ms = (float(rate.offsets_ns(count)[-1]) / 1e6 + p["stall_ms"] + 2 * p["target_ms"]
                + 10 * p["read_ms"])
