@@ -15,6 +15,8 @@ Target specs accepted by :func:`load_target`:
 - ``package.module:factory``: ``factory()`` returns either such a module or an object with
   the :class:`Target` attributes (``name``, ``version``, ``capabilities``, ``make_queue``,
   ``make_buffer``, ``make_chunk``).
+- ``pipecat`` and ``pipeline:package.module:factory``: a voice pipeline only (no queue or
+  buffer), see :mod:`harness.pipeline_targets`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import importlib
 import importlib.metadata
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
@@ -149,6 +151,8 @@ class Capabilities:
     """``statistics()`` snapshots exist on queue and buffer."""
     duplex: bool = False
     """``StreamingAudioDuplex`` exists."""
+    pipeline: bool = False
+    """A voice pipeline can be built (``make_voice_pipeline``; harness.pipeline_targets)."""
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -380,11 +384,21 @@ def load_target(spec: str) -> Target:
     spec = spec.strip()
     if not spec:
         raise HarnessError("target spec is empty")
+    if spec == "pipecat" or spec.startswith("pipeline:"):
+        from harness.pipeline_targets import load_pipeline_target
+
+        return load_pipeline_target(spec)
     if spec in BUILTIN_TARGETS:
         module_name, dist = BUILTIN_TARGETS[spec]
         module = _import(module_name, spec)
-        return ModuleTarget(module, name=spec, version=_version(dist, module),
-                            semantics=BUILTIN_SEMANTICS.get(spec))
+        target = ModuleTarget(module, name=spec, version=_version(dist, module),
+                              semantics=BUILTIN_SEMANTICS.get(spec))
+        if spec == "stageflow_core":
+            from harness.pipeline_targets import stageflow_voice
+
+            target.make_voice_pipeline = stageflow_voice  # type: ignore[attr-defined]
+            target.capabilities = replace(target.capabilities, pipeline=True)
+        return target
     module_name, _, factory_name = spec.partition(":")
     if not module_name.replace(".", "").replace("_", "").isalnum():
         raise HarnessError(

@@ -144,6 +144,8 @@ class _Model:
     def restart_clock(self, start_ns: int | None = None) -> None:
         """Measure fault windows from ``start_ns`` (now when omitted)."""
         self.start_ns = time.perf_counter_ns() if start_ns is None else start_ns
+        if hasattr(self, "position_ms"):
+            self.position_ms = 0.0
 
     def _fires(self, kind: str) -> ServiceFault | None:
         now = time.perf_counter_ns()
@@ -219,6 +221,8 @@ class VadModel(_Model):
         self.hangover_ms = _checks.non_negative("hangover_ms", hangover_ms)
         self.delay = delay
         self.speaking = False
+        self.position_ms = 0.0
+        """Audio fed so far: the end of the last chunk, in ms of the input stream."""
         self._speech_ms = 0.0
         self._silence_ms = 0.0
 
@@ -234,19 +238,20 @@ class VadModel(_Model):
         await self._enter()
         took = await self._wait(self.delay.draw(self.rng)) if self.delay.median_ms else 0.0
         ms = len(pcm) / 2 / self.sample_rate * 1000.0
+        self.position_ms += ms
         if self.is_speech(pcm):
             self._speech_ms += ms
             self._silence_ms = 0.0
             if not self.speaking and self._speech_ms >= self.start_ms:
                 self.speaking = True
-                self._event("start", took_ms=took)
+                self._event("start", took_ms=took, position_ms=self.position_ms)
                 return "start"
         else:
             self._silence_ms += ms
             self._speech_ms = 0.0
             if self.speaking and self._silence_ms >= self.hangover_ms:
                 self.speaking = False
-                self._event("stop", took_ms=took)
+                self._event("stop", took_ms=took, position_ms=self.position_ms)
                 return "stop"
         return None
 

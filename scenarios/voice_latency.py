@@ -1,0 +1,64 @@
+"""voice_latency: voice-to-voice latency with its per-stage breakdown, and glitches."""
+
+from __future__ import annotations
+
+from scenarios._voice import (
+    glitches,
+    judge_common,
+    judge_stage_errors,
+    make_services,
+    percentiles,
+    plan_turns,
+    record_latency,
+    session,
+    voice_params,
+    voice_to_voice,
+)
+from scenarios.context import ScenarioContext
+from scenarios.registry import scenario
+
+__all__ = ["voice_latency"]
+
+_QUICK = voice_params(turns=2, utterance_ms=600.0, stt_final_ms=60.0, llm_ttft_ms=80.0,
+                      tts_ttfb_ms=60.0, reply_tokens=2, hops_limit_ms=20.0, deadline_s=15.0)
+_FULL = voice_params(turns=30, hops_limit_ms=20.0, deadline_s=150.0)
+
+
+@scenario(
+    name="voice_latency",
+    category="performance",
+    hypotheses=("H7", "H2"),
+    quick=_QUICK,
+    full=_FULL,
+    requires=("pipeline",),
+    suites=("voice",),
+    positive=("turns", "utterance_ms", "chunk_ms", "playout_ms", "reply_tokens"),
+)
+async def voice_latency(ctx: ScenarioContext) -> None:
+    """A user takes turns with the bot (fixed service delays by default): voice-to-voice
+    latency P50/P95/P99 split into the services' own delays, the pipeline's hops and the
+    playout wait; glitches (audio missing at the speaker during a reply)."""
+    p = ctx.params
+    expected_v2v = (p["vad_hangover_ms"] + p["stt_final_ms"] + p["llm_ttft_ms"]
+                    + p["tts_ttfb_ms"])
+    reply_ms = p["reply_tokens"] * p["ms_per_token"]
+    plan = plan_turns(turns=p["turns"], utterance_ms=p["utterance_ms"],
+                      gap_ms=1.5 * expected_v2v + reply_ms + 300.0)
+    sess = await session(ctx, make_services(ctx), plan, tail_ms=1.5 * expected_v2v + reply_ms)
+    rows = voice_to_voice(ctx, sess)
+    record_latency(ctx, rows)
+    judge_common(ctx, sess)
+    judge_stage_errors(ctx, sess)
+    ctx.expect("every_turn_answered", len(rows) == len(plan),
+               f"{len(rows)} of {len(plan)} turns answered with audio", hypotheses=("H7",))
+    for key in ("v2v_ms", "services_ms", "vad_ms", "stt_ms", "llm_ttft_ms", "tts_ttfb_ms",
+                "hops_ms", "playout_wait_ms"):
+        ctx.note(key, percentiles([r[key] for r in rows if key in r]))
+    hops = percentiles([r["hops_ms"] for r in rows if "hops_ms" in r])
+    if hops is not None:
+        ctx.expect("pipeline_hops_bounded", hops["p99"] <= p["hops_limit_ms"],
+                   f"pipeline machinery added P99 {hops['p99']} ms beyond the services' own "
+                   f"delays (limit {p['hops_limit_ms']:g} ms)", hypotheses=("H7",))
+    lost = glitches(sess, rows, reply_ms=reply_ms, playout_ms=p["playout_ms"])
+    ctx.note("glitch_ms_per_turn", percentiles(lost))
+    ctx.slo(underrun_ms=round(sum(lost), 3), underruns=sum(1 for x in lost if x > 0))

@@ -1,0 +1,72 @@
+"""Pipeline targets: the protocol check, the voice scenarios against ours and a user's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.runner import run_scenario
+from harness.targets import load_target
+from scenarios.registry import get_scenario
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _verdicts(entry: dict) -> dict[str, dict]:
+    return {v["name"]: v for v in entry["invariants"]}
+
+
+def test_a_factory_without_the_protocol_is_refused_naming_what_is_missing() -> None:
+    with pytest.raises(HarnessError) as caught:
+        load_target("pipeline:pipeline_toys:incomplete")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "without read_output, interrupt, statistics" in message
+
+
+def test_the_cli_exits_2_on_an_incomplete_pipeline(tmp_path: Path, capsys) -> None:
+    code = main(["run", "voice_latency", "--quick", "--no-ledger", "--target",
+                 "pipeline:pipeline_toys:incomplete", "--results-dir", str(tmp_path)])
+    assert code == 2
+    assert "read_output" in capsys.readouterr().err
+
+
+def test_a_pipeline_only_target_skips_the_queue_scenarios() -> None:
+    target = load_target("pipeline:pipeline_toys:ours")
+    entry = run_scenario(get_scenario("baseline"), target, quick=True, seed=1)
+    assert entry["status"] == "skipped"
+
+
+def test_voice_latency_against_ours_reports_voice_to_voice_and_its_breakdown() -> None:
+    target = load_target("stageflow_core")
+    entry = run_scenario(get_scenario("voice_latency"), target, quick=True, seed=1)
+    assert entry["status"] == "pass", entry["invariants"]
+    notes = entry["metrics"]["notes"]
+    assert entry["metrics"]["latency_ms"]["count"] == entry["params"]["turns"]
+    v2v, services = notes["v2v_ms"], notes["services_ms"]
+    assert v2v["p50"] >= services["p50"]  # never below the services' own delays
+    assert notes["vad_ms"]["p50"] == pytest.approx(entry["params"]["vad_hangover_ms"], abs=20)
+    assert {"hops_ms", "playout_wait_ms", "stt_ms", "llm_ttft_ms", "tts_ttfb_ms"} <= set(notes)
+
+
+def test_an_injected_crash_is_reported_with_the_stage_and_the_session_ends() -> None:
+    target = load_target("stageflow_core")
+    entry = run_scenario(get_scenario("voice_stage_crash"), target, quick=True, seed=1)
+    verdicts = _verdicts(entry)
+    assert verdicts["stage_error_reported[llm]"]["passed"], verdicts
+    assert verdicts["shutdown_within_deadline"]["passed"]
+    assert "stage 'llm' raised ServiceCrashed" in verdicts["stage_error_reported[llm]"]["detail"]
+
+
+def test_a_user_stage_that_raises_is_a_finding_naming_the_stage() -> None:
+    target = load_target("pipeline:pipeline_toys:broken_tts")
+    entry = run_scenario(get_scenario("voice_latency"), target, quick=True, seed=1,
+                         overrides={"turns": 1})
+    assert entry["status"] == "fail"
+    verdicts = _verdicts(entry)
+    assert verdicts["shutdown_within_deadline"]["passed"]
+    detail = verdicts["no_stage_error"]["detail"]
+    assert "stage 'tts' raised ValueError: voice not found" in detail
