@@ -395,8 +395,10 @@ def load_target(spec: str) -> Target:
                               semantics=BUILTIN_SEMANTICS.get(spec))
         if spec == "stageflow_core":
             from harness.pipeline_targets import stageflow_voice
+            from stageflow_core.templates import iot_fan_in
 
             target.make_voice_pipeline = stageflow_voice  # type: ignore[attr-defined]
+            target.make_fan_in = iot_fan_in  # type: ignore[attr-defined]
             target.capabilities = replace(target.capabilities, pipeline=True)
         return target
     module_name, _, factory_name = spec.partition(":")

@@ -218,9 +218,10 @@ class TumblingWindow:
 
     ``time_ms(item)`` gives an item's time; an item at or past the current window's end
     closes it (emitted as a :class:`Window`) and opens the window it falls in (empty
-    windows in between are not emitted). An item older than the current window is
-    counted in ``late`` and dropped. :meth:`flush` emits the last, partial window at end
-    of stream (give it to the stage as ``finish``).
+    windows in between are not emitted). An item older than the current window (its
+    window was already emitted: sensors are not in lockstep) joins the current window
+    and is counted in ``late`` — never dropped. :meth:`flush` emits the last, partial
+    window at end of stream (give it to the stage as ``finish``).
 
     :raises ValueError: ``length_ms`` <= 0.
     """
@@ -233,14 +234,15 @@ class TumblingWindow:
         self._start: float | None = None
         self._items: list[Any] = []
         self.late = 0
-        """Items that arrived after their window was emitted."""
+        """Items that arrived after their window was emitted (put in the current one)."""
 
     async def __call__(self, item: Any) -> Window | None:
         t = float(self._time_ms(item))
         if self._start is None:
             self._start = t - t % self.length_ms
         if t < self._start:
-            self.late += 1
+            self.late += 1  # its window is gone: it joins the current one
+            self._items.append(item)
             return None
         closed = None
         if t >= self._start + self.length_ms:

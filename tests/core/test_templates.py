@@ -140,13 +140,13 @@ async def test_iot_fan_in_windows_readings_from_many_sensors() -> None:
     assert all(r.t_ms < w.start_ms + 100 for w in windows for r in w.items)
 
 
-async def test_tumbling_window_counts_late_items() -> None:
+async def test_tumbling_window_keeps_late_items_in_the_current_window() -> None:
     window = TumblingWindow(10, time_ms=float)
     assert await window(0) is None
     closed = await window(15)
     assert closed == Window(0.0, 10.0, (0,))
     assert await window(3) is None and window.late == 1
-    assert await window.flush() == Window(10.0, 10.0, (15,))
+    assert await window.flush() == Window(10.0, 10.0, (15, 3))
 
 
 async def test_realtime_transform_keeps_fresh_items_and_counts_drops() -> None:
