@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("harness.commands.bench", "benchmarks: ratios measured side by side"),
     "fuzz": ("harness.commands.fuzz", "property-based fuzzing of a target's queue and buffer"),
     "compare": ("harness.commands.compare", "run one suite on several targets side by side"),
+    "sweep": ("harness.commands.sweep",
+              "sweep scenario parameters x targets x seeds on a process pool or Ray"),
 }
 
 

@@ -94,6 +94,7 @@ __all__ = [
     "RunContext",
     "Runner",
     "await_stack",
+    "blank_entry",
     "build_run_document",
     "configured_scenario_modules",
     "derive_seed",
@@ -540,6 +541,15 @@ def _entry_skeleton(spec: ScenarioSpec, params: Mapping[str, Any], seed: int,
         "metrics": {}, "invariants": [], "error": None, "skipped": [],
         "invalid_reason": None, "reproduction": reproduction,
     }
+
+
+def blank_entry(spec: ScenarioSpec, params: Mapping[str, Any], *, seed: int,
+                repeat_index: int = 0, reproduction: str | None = None) -> dict[str, Any]:
+    """A scenario entry with empty metrics, for an attempt that never reported (a worker
+    process that died or was killed): the caller sets its status and what went wrong."""
+    entry = _entry_skeleton(spec, params, seed, repeat_index, reproduction)
+    entry["metrics"] = _empty_metrics()
+    return entry
 
 
 def _finish(entry: dict[str, Any], ctx: RunContext, sup: _Supervised, duration_ms: float,
