@@ -68,7 +68,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="cells at a time (default: one per core; Ray: the cluster's CPUs)")
     parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                         help="run the cells on Ray: a local Ray started for the sweep, or the "
-                             "cluster at ADDRESS (HOST:PORT, ray://HOST:PORT or auto)")
+                             "cluster whose head is at ADDRESS (HOST:PORT or auto)")
     parser.add_argument("--slo", action="append", default=[], metavar="THRESHOLD",
                         help="a pooled cell meets the SLO when every THRESHOLD holds "
                              "(gate grammar, e.g. 'latency.p99_ms < 20'); repeatable")
