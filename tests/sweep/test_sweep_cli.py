@@ -21,7 +21,9 @@ def test_the_example_sweep_runs_on_the_pool_and_names_the_best_cell(
                  "--slo", "lost == 0", "--results-dir", str(results), "--json"])
     captured = capsys.readouterr()
     doc = orjson.loads(captured.out)
-    assert code == 0
+    statuses = {entry["status"] for entry in doc["scenarios"]}
+    assert statuses <= {"pass", "invalid"}  # invalid: a machine too busy to keep the rate
+    assert code == (3 if "invalid" in statuses else 0)
     assert load_results(results / "sweep-latest.json")["run_id"] == doc["run_id"]
     assert not (results / "latest.json").exists()  # the last `run` is not replaced
     sweep = doc["sweep"]
@@ -31,12 +33,15 @@ def test_the_example_sweep_runs_on_the_pool_and_names_the_best_cell(
     assert [a["name"] for a in sweep["axes"]] == ["max_size", "rate_cps", "chunks"]
     for group in sweep["groups"]:
         assert len(group["cells"]) == 2
-        assert group["metrics"]["sent"] == 800
+        assert group["metrics"]["sent"] == 400
         assert group["metrics"]["latency_ms"]["count"] == group["metrics"]["delivered"]
-    best = sweep["groups"][sweep["slo"]["best"]]
-    assert best["slo"]["met"] is True
-    assert best["metrics"]["latency_ms"]["p99"] == min(
-        g["metrics"]["latency_ms"]["p99"] for g in sweep["groups"] if g["slo"]["met"])
+        assert group["slo"]["met"] is (group["status"] == "pass")  # the SLO is loose
+    met = [g for g in sweep["groups"] if g["slo"]["met"]]
+    assert sweep["slo"]["met"] == len(met)
+    if met:
+        best = sweep["groups"][sweep["slo"]["best"]]
+        assert best["metrics"]["latency_ms"]["p99"] == min(
+            g["metrics"]["latency_ms"]["p99"] for g in met)
     assert "best under latency.p99_ms < 1000 and lost == 0" in captured.err
     assert "max_size \\ rate_cps" in captured.err  # the matrix
 
