@@ -7,10 +7,18 @@ Rules (docs/gate.md explains them for users):
   input (exit 2), never a pass; a scenario-scoped threshold must find samples there.
 - Absolute limits (``lost == 0``, ``latency.p99_ms < 50``) are hard limits: every repeat of
   the scenario must meet them, the worst one is shown.
-- Relative limits (``throughput_cps >= 0.9 * baseline``) compare the median over repeats
-  with the median of the baseline. When either side has several repeats, a crossed limit
-  is a breach only if the two min-max ranges do not overlap (the difference is outside the
-  run-to-run noise); otherwise the check passes and says it was within noise.
+- Relative limits (``latency.p99_ms <= 1.5 * baseline``) compare the repeats of the run
+  with the repeats of the baseline (harness/stats.py): the limit is computed from the
+  baseline's statistic (a percentile of the merged HDR histograms for latency and service
+  time, else the median of the units), and it is breached only when the current statistic
+  crosses it *and* the one-sided test says the run is worse than the baseline with
+  ``p < alpha`` (default :data:`DEFAULT_ALPHA`). The row shows the effect (current /
+  baseline) with its 95 % interval, p and the test. ``==`` and ``!=`` relative limits are
+  exact comparisons of the statistics, without a test.
+- A relative check needs at least ``min_repeats`` (default :data:`DEFAULT_MIN_REPEATS`)
+  measured repeats of each scenario on both sides, and both sides must have run each
+  scenario with the same parameters; otherwise the gate refuses (exit 2) and says what to
+  re-record (:func:`check_comparable`).
 - Throughput is compared as a ratio to ``reference.asyncio_queue_items_per_s`` when both
   documents carry it (a reference measured in the same run on the same machine): the
   baseline is scaled to this machine before the comparison. Open-loop scenarios that offer
@@ -38,15 +46,19 @@ from typing import Any
 from harness.errors import EXIT_BREACH, EXIT_INVALID_RUN, EXIT_OK, HarnessError
 from harness.findings import missing_capabilities
 from harness.junit import JUnitCase
+from harness.stats import Comparison, HistogramSample, Sample, ScalarSample, compare
 from harness.thresholds import METRIC_ALIASES, MetricPath, Threshold, parse_threshold
 
 __all__ = [
     "BREACH",
+    "DEFAULT_ALPHA",
+    "DEFAULT_MIN_REPEATS",
     "INVALID",
     "PASS",
     "SKIP",
     "Check",
     "GateOutcome",
+    "check_comparable",
     "evaluate",
     "find_pyproject",
     "format_value",
@@ -61,6 +73,13 @@ PASS, BREACH, SKIP, INVALID = "PASS", "BREACH", "SKIP", "INVALID"
 _FAILED_STATUSES = ("fail", "error", "timeout")
 _UNMEASURED_STATUSES = ("invalid", "skipped")  # their numbers do not measure the target
 _REFERENCE_KEY = "asyncio_queue_items_per_s"
+DEFAULT_ALPHA = 0.01
+"""A relative limit is breached only when the test's one-sided p is below this."""
+DEFAULT_MIN_REPEATS = 3
+"""Measured repeats of a scenario each side needs for a relative check."""
+_HISTOGRAMS = {"latency_ms": "latency_hdr", "service_ms": "service_hdr"}
+_PERCENTILE_OF = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9,
+                  "max": 100.0}
 
 
 @dataclass
@@ -78,6 +97,16 @@ class Check:
     source: str = ""
     shown_current: str | None = None
     shown_baseline: str | None = None
+    comparison: Comparison | None = None
+    """The statistics of a relative check (effect, interval, p); None for the others."""
+
+    @property
+    def effect_text(self) -> str:
+        return self.comparison.describe_effect() if self.comparison is not None else ""
+
+    @property
+    def p_text(self) -> str:
+        return self.comparison.describe_p() if self.comparison is not None else ""
 
     def current_text(self) -> str:
         return self.shown_current if self.shown_current is not None else format_value(self.current)
@@ -237,6 +266,8 @@ def _lookup(scenario: dict[str, Any], metric: MetricPath) -> tuple[str, float | 
     counted = metric.path[-1] != "count" and isinstance(parent, dict) and "count" in parent
     if counted and not parent["count"]:
         return _NO_SAMPLES, None
+    if metric.throughput and not (scenario.get("metrics") or {}).get("sent", 1):
+        return _NO_SAMPLES, None  # nothing went through the trace: no throughput measured
     if math.isnan(node):
         return _NO_SAMPLES, None
     return _OK, float(node)
@@ -329,12 +360,17 @@ def evaluate(
     *,
     scenarios: Sequence[str] | None = None,
     check_status: bool = True,
+    alpha: float = DEFAULT_ALPHA,
+    min_repeats: int = DEFAULT_MIN_REPEATS,
 ) -> GateOutcome:
     """Apply ``thresholds`` to ``results`` (and ``baseline`` for relative limits).
 
     :raises HarnessError: an unknown metric or scenario, a metric without samples, a relative
-        threshold the baseline cannot answer, or nothing to check (exit 2).
+        threshold the baseline cannot answer, a baseline that cannot be compared with the
+        results (:func:`check_comparable`), or nothing to check (exit 2).
     """
+    if not 0 < alpha < 1:
+        raise HarnessError(f"alpha must be between 0 and 1, got {alpha!r}")
     groups = group_scenarios(results)
     if scenarios:
         unknown = [name for name in scenarios if name not in groups]
@@ -347,13 +383,15 @@ def evaluate(
     else:
         selected = list(groups)
     base_groups = group_scenarios(baseline) if baseline is not None else {}
+    if baseline is not None and any(t.limit.relative for t in thresholds):
+        check_comparable(results, baseline, selected, min_repeats=min_repeats)
     outcome = GateOutcome()
     if check_status:
         outcome.checks += [_status_check(name, groups[name], base_groups.get(name))
                            for name in selected]
     for threshold in thresholds:
         outcome.checks += _threshold_checks(
-            threshold, results, baseline, groups, base_groups, selected
+            threshold, results, baseline, groups, base_groups, selected, alpha
         )
     if not outcome.checks:
         raise HarnessError("nothing to check: give --threshold, --config or enable status checks")
@@ -398,6 +436,7 @@ def _threshold_checks(
     groups: dict[str, list[dict[str, Any]]],
     base_groups: dict[str, list[dict[str, Any]]],
     selected: list[str],
+    alpha: float,
 ) -> list[Check]:
     if threshold.scenario is not None:
         if threshold.scenario not in groups:
@@ -450,7 +489,8 @@ def _threshold_checks(
         measured = True
         if threshold.limit.relative:
             assert baseline is not None
-            check = _relative_check(threshold, name, values, results, baseline, base_groups)
+            check = _relative_check(threshold, name, repeats, results, baseline, base_groups,
+                                    alpha)
         else:
             check = _absolute_check(threshold, name, values, base_groups.get(name))
         checks.append(check)
@@ -504,13 +544,93 @@ def _absolute_check(
     )
 
 
+def _rerecord(doc: dict[str, Any], repeat: int) -> str:
+    """The command that records ``doc`` again with at least ``repeat`` repeats."""
+    words = str(doc.get("command") or "stageflow-stress run --quick --seed 1").split()
+    if "--repeat" in words and words.index("--repeat") + 1 < len(words):
+        at = words.index("--repeat") + 1
+        words[at] = str(max(repeat, int(words[at]) if words[at].isdigit() else 0))
+    else:
+        words += ["--repeat", str(repeat)]
+    return " ".join(words)
+
+
+def _measured(repeats: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [s for s in repeats if s["status"] not in _UNMEASURED_STATUSES]
+
+
+def check_comparable(
+    results: dict[str, Any], baseline: dict[str, Any], selected: Sequence[str], *,
+    min_repeats: int = DEFAULT_MIN_REPEATS,
+) -> None:
+    """Refuse a baseline that relative checks cannot be judged against.
+
+    Each selected scenario present on both sides must have run with the same parameters,
+    and with at least ``min_repeats`` measured repeats on each side.
+
+    :raises HarnessError: one line saying what differs and the command to re-record with.
+    """
+    if min_repeats < 2:
+        raise HarnessError(f"min_repeats must be >= 2 (a test needs a spread), got {min_repeats}")
+    groups, base_groups = group_scenarios(results), group_scenarios(baseline)
+    for name in selected:
+        base = base_groups.get(name)
+        if base is None:
+            continue
+        mine = groups[name]
+        base_params, my_params = base[0].get("params"), mine[0].get("params")
+        if base_params is not None and my_params is not None and base_params != my_params:
+            keys = sorted(k for k in set(base_params) | set(my_params)
+                          if base_params.get(k) != my_params.get(k))
+            shown = ", ".join(f"{k}={base_params.get(k)!r} vs {my_params.get(k)!r}"
+                              for k in keys[:4])
+            raise HarnessError(
+                f"the baseline ran scenario {name!r} with other parameters ({shown}; "
+                f"baseline vs results): re-record the baseline with the results' parameters: "
+                f"{_rerecord(results, min_repeats)}")
+        for side, repeats, doc in (("baseline", base, baseline), ("results", mine, results)):
+            measured = _measured(repeats)
+            if len(measured) >= min_repeats or not measured:
+                continue
+            what = "re-record the baseline" if side == "baseline" else "run again"
+            raise HarnessError(
+                f"the {side} has {len(measured)} measured repeat(s) of scenario {name!r}; "
+                f"relative checks need >= {min_repeats}: {what} with {_rerecord(doc, min_repeats)}")
+
+
+def _unit_sample(repeats: list[dict[str, Any]], metric: MetricPath,
+                 values: list[float]) -> Sample:
+    """The units of one side: rounds recorded in a ``samples`` list beside the metric, the
+    repeats' HDR histograms for a latency or service percentile, else one value per repeat."""
+    *parent_path, key = metric.path
+    pooled: list[float] = []
+    for scenario in repeats:
+        node: Any = scenario
+        for part in parent_path:
+            node = node.get(part) if isinstance(node, dict) else None
+        rounds = node.get("samples", {}).get(key) if isinstance(node, dict) else None
+        if isinstance(rounds, list):
+            pooled += [float(v) for v in rounds if isinstance(v, int | float)]
+    if pooled:
+        return ScalarSample(pooled)
+    if (len(metric.path) == 3 and metric.path[1] in _HISTOGRAMS
+            and metric.path[2] in _PERCENTILE_OF and len(values) == len(repeats)):
+        encoded = [(s["metrics"].get(_HISTOGRAMS[metric.path[1]]) or "") for s in repeats]
+        try:
+            return HistogramSample(encoded, _PERCENTILE_OF[metric.path[2]], values)
+        except ValueError:
+            pass  # a histogram is missing or unreadable: fall back to one value per repeat
+    return ScalarSample(values)
+
+
 def _relative_check(
     threshold: Threshold,
     scenario: str,
-    values: list[float],
+    repeats: list[dict[str, Any]],
     results: dict[str, Any],
     baseline: dict[str, Any],
     base_groups: dict[str, list[dict[str, Any]]],
+    alpha: float,
 ) -> Check:
     scoped = threshold.scenario is not None
     base_repeats = base_groups.get(scenario)
@@ -521,7 +641,7 @@ def _relative_check(
                 f"scenario {scenario!r}"
             )
         return _skip(threshold, scenario, "not in the baseline")
-    valid = [s for s in base_repeats if s["status"] not in _UNMEASURED_STATUSES]
+    valid = _measured(base_repeats)
     if not valid and all(s["status"] == "skipped" for s in base_repeats):
         return _skip(threshold, scenario, "skipped in the baseline: not measured there")
     if not valid:
@@ -538,39 +658,48 @@ def _relative_check(
                 f"{scenario!r} {reason} {threshold.metric.name!r}"
             )
         return _skip(threshold, scenario, f"the baseline {reason} this metric")
+    values, _ = _values(repeats, threshold.metric)
+    current = _unit_sample([s for s in repeats if _lookup(s, threshold.metric)[1] is not None],
+                           threshold.metric, values)
+    base = _unit_sample([s for s in valid if _lookup(s, threshold.metric)[1] is not None],
+                        threshold.metric, base_values)
 
     notes: list[str] = []
     if threshold.metric.throughput:
         current_ref, base_ref = _reference(results), _reference(baseline)
         if _paced(base_groups[scenario]) or _paced(_current_repeats(results, scenario)):
-            notes.append("raw: open-loop at an offered rate, machine speed does not set it")
+            notes.append("raw: open-loop, the offered rate sets it")
         elif current_ref is not None and base_ref is not None:
             scale = current_ref / base_ref
-            base_values = [v * scale for v in base_values]
+            base = ScalarSample(base.units * scale)
             notes.append(f"normalised by reference (baseline x{scale:.3g})")
         else:
             notes.append("raw throughput: a reference is missing")
-    base_median = statistics.median(base_values)
-    current_median = statistics.median(values)
-    limit = threshold.limit.value(base_median)
-    crossed = not threshold.holds(current_median, limit)
-    if len(values) > 1 or len(base_values) > 1:
-        overlap = min(values) <= max(base_values) and min(base_values) <= max(values)
-        where = "within" if overlap else "outside"
-        notes.insert(0, f"medians of {len(values)}/{len(base_values)} runs, {where} noise "
-                        f"({_range(values)} vs {_range(base_values)})")
-    else:
-        overlap = False
-        notes.append("1 run each: noise unknown")
-    excused = crossed and overlap and threshold.op not in ("==", "!=")
-    if excused:
-        notes.append("limit crossed within noise: not a breach")
+    if threshold.op in ("==", "!="):
+        base_stat, current_stat = base.point(), current.point()
+        limit = threshold.limit.value(base_stat)
+        crossed = not threshold.holds(current_stat, limit)
+        return Check(
+            expression=threshold.describe(), metric=threshold.metric.name, scenario=scenario,
+            baseline=base_stat, current=current_stat,
+            limit=f"{threshold.op} {format_value(limit)}",
+            verdict=BREACH if crossed else PASS, note="; ".join(notes), source=threshold.source)
+    worse = "higher" if threshold.op in ("<", "<=") else "lower"
+    comparison = compare(current, base, worse=worse)
+    limit = threshold.limit.value(comparison.baseline)
+    crossed = not threshold.holds(comparison.current, limit)
+    significant = not math.isnan(comparison.p) and comparison.p < alpha
+    notes.insert(0, comparison.test)
+    if crossed and not significant:
+        notes.append(f"limit crossed within noise (p >= {alpha:g}): not a breach")
+    elif significant and not crossed:
+        notes.append("worse than the baseline, within the limit")
     return Check(
         expression=threshold.describe(), metric=threshold.metric.name, scenario=scenario,
-        baseline=base_median, current=current_median,
+        baseline=comparison.baseline, current=comparison.current,
         limit=f"{threshold.op} {format_value(limit)}",
-        verdict=BREACH if crossed and not excused else PASS, note="; ".join(notes),
-        source=threshold.source,
+        verdict=BREACH if crossed and significant else PASS, note="; ".join(notes),
+        source=threshold.source, comparison=comparison,
     )
 
 
@@ -585,6 +714,8 @@ def junit_cases(outcome: GateOutcome) -> list[JUnitCase]:
             f"{check.metric} = {check.current_text()} (limit {check.limit}, "
             f"baseline {check.baseline_text()})"
         )
+        if check.comparison is not None:
+            message += f"; effect {check.effect_text}, p {check.p_text}"
         if check.note:
             message += f"; {check.note}"
         result = {BREACH: "failure", INVALID: "error", SKIP: "skipped"}.get(check.verdict, "pass")
@@ -609,12 +740,14 @@ def gate_markdown(outcome: GateOutcome, header: str) -> str:
         "",
         header,
         "",
-        "| Check | Scenario | Baseline | Current | Limit | Verdict | Note |",
-        "|---|---|---:|---:|---|---|---|",
+        "| Check | Scenario | Baseline | Current | Limit | Effect [95% interval] | p | Verdict "
+        "| Note |",
+        "|---|---|---:|---:|---|---|---:|---|---|",
     ]
     for c in outcome.checks:
         lines.append(
             f"| `{_md(c.expression)}` | {_md(c.scenario)} | {_md(c.baseline_text())} | "
-            f"{_md(c.current_text())} | {_md(c.limit)} | **{c.verdict}** | {_md(c.note)} |"
+            f"{_md(c.current_text())} | {_md(c.limit)} | {_md(c.effect_text)} | "
+            f"{_md(c.p_text)} | **{c.verdict}** | {_md(c.note)} |"
         )
     return "\n".join(lines) + "\n\n"

@@ -18,6 +18,8 @@ from rich.table import Table
 from harness.errors import HarnessError
 from harness.gate import (
     BREACH,
+    DEFAULT_ALPHA,
+    DEFAULT_MIN_REPEATS,
     INVALID,
     PASS,
     GateOutcome,
@@ -56,6 +58,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="do not add a 'status == pass' check per scenario")
     parser.add_argument("--json", action="store_true",
                         help="print the checks as JSON instead of a table")
+    parser.add_argument("--alpha", type=float, metavar="P",
+                        help="a relative limit is breached only when the test's one-sided p "
+                             f"is below P (default: 'alpha' in [tool.stageflow-stress], else "
+                             f"{DEFAULT_ALPHA})")
+    parser.add_argument("--min-repeats", type=int, metavar="N",
+                        help="repeats of each scenario both sides need for relative checks "
+                             "(default: 'min_repeats' in [tool.stageflow-stress], else "
+                             f"{DEFAULT_MIN_REPEATS})")
 
 
 def _load(path: Path, what: str) -> dict[str, Any]:
@@ -65,11 +75,27 @@ def _load(path: Path, what: str) -> dict[str, Any]:
         raise HarnessError(f"{what}: {exc}", exit_code=exc.exit_code) from None
 
 
+def _setting(args: argparse.Namespace, settings: dict[str, Any], key: str, kind: type,
+             default: Any, where: str) -> Any:
+    value = getattr(args, key)
+    if value is not None:
+        return value
+    value = settings.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or (
+            kind is int and not float(value).is_integer()):
+        raise HarnessError(f"{where}: '{key}' must be a {kind.__name__}, got {value!r}")
+    return kind(value)
+
+
 def execute(args: argparse.Namespace) -> int:
     pyproject = None if args.no_defaults else find_pyproject(Path.cwd())
+    settings = load_config(pyproject, what="pyproject") if pyproject is not None else {}
+    where = f"{pyproject} [tool.stageflow-stress]"
+    alpha = _setting(args, settings, "alpha", float, DEFAULT_ALPHA, where)
+    min_repeats = _setting(args, settings, "min_repeats", int, DEFAULT_MIN_REPEATS, where)
     baseline_path: Path | None = args.baseline
     if baseline_path is None and pyproject is not None:
-        default = load_config(pyproject, what="pyproject").get("baseline")
+        default = settings.get("baseline")
         if isinstance(default, str) and default:
             baseline_path = pyproject.parent / default
     if baseline_path is None:
@@ -79,10 +105,16 @@ def execute(args: argparse.Namespace) -> int:
     thresholds = load_thresholds(args.threshold, config=args.config, pyproject=pyproject)
     results = _load(args.results, "results")
     baseline = _load(baseline_path, "baseline")
-    outcome = evaluate(
-        results, baseline, thresholds,
-        scenarios=args.scenario or None, check_status=not args.no_status,
-    )
+    try:
+        outcome = evaluate(
+            results, baseline, thresholds,
+            scenarios=args.scenario or None, check_status=not args.no_status,
+            alpha=alpha, min_repeats=min_repeats,
+        )
+    except HarnessError as exc:
+        if str(exc).startswith(("the baseline", "the results")):
+            raise HarnessError(f"{baseline_path} vs {args.results}: {exc}") from None
+        raise
     header = (
         f"results `{args.results}` (run {results['run_id']}, {_target(results)}) against "
         f"baseline `{baseline_path}` (run {baseline['run_id']}, {_target(baseline)})"
@@ -133,6 +165,10 @@ def _as_json(outcome: GateOutcome, warnings: list[str]) -> dict[str, Any]:
                 "expression": c.expression, "metric": c.metric, "scenario": c.scenario,
                 "baseline": c.baseline, "current": c.current, "limit": c.limit,
                 "verdict": c.verdict, "note": c.note, "source": c.source,
+                **({"effect": c.comparison.effect, "interval": [c.comparison.low,
+                                                                c.comparison.high],
+                    "p": c.comparison.p, "test": c.comparison.test}
+                   if c.comparison is not None else {}),
             }
             for c in outcome.checks
         ],
@@ -142,16 +178,17 @@ def _as_json(outcome: GateOutcome, warnings: list[str]) -> dict[str, Any]:
 def _print_table(outcome: GateOutcome, header: str, warnings: list[str]) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:  # CI logs: do not squeeze the table into 80 columns
-        console = Console(highlight=False, width=160)
+        console = Console(highlight=False, width=200)
     table = Table(title=f"stageflow-stress gate: {outcome.verdict}", title_justify="left")
     for column, justify in (("Check", "left"), ("Scenario", "left"), ("Baseline", "right"),
-                            ("Current", "right"), ("Limit", "left"), ("Verdict", "left"),
-                            ("Note", "left")):
+                            ("Current", "right"), ("Limit", "left"),
+                            ("Effect [95% interval]", "left"), ("p", "right"),
+                            ("Verdict", "left"), ("Note", "left")):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for c in outcome.checks:
         style = _STYLES.get(c.verdict, "dim")
         table.add_row(c.expression, c.scenario, c.baseline_text(), c.current_text(), c.limit,
-                      f"[{style}]{c.verdict}[/]", c.note)
+                      c.effect_text, c.p_text, f"[{style}]{c.verdict}[/]", c.note)
     console.print(header.replace("`", ""), markup=False)
     for warning in warnings:
         console.print(f"[yellow]warning:[/] {warning}")

@@ -48,7 +48,7 @@ def checks(results: dict[str, Any], baseline: dict[str, Any], *texts: str) -> li
 
 
 def test_run_against_its_own_results_passes(write_results: WriteResults) -> None:
-    path = write_results("latest.json", build_results())
+    path = write_results("latest.json", build_results(repeats("baseline", [3200, 3250, 3150])))
     assert gate(path, path, "--threshold", "lost == 0",
                 "--threshold", "throughput_cps >= 0.9 * baseline") == EXIT_OK
 
@@ -160,29 +160,87 @@ def test_relative_drop_within_the_noise_passes_and_says_so() -> None:
     (row,) = checks(current, baseline, "throughput_cps >= 0.9 * baseline")
     assert row.verdict == PASS
     assert row.current == 8800 and row.baseline == 10000
+    assert row.comparison is not None and row.comparison.p >= 0.01
     assert "within noise" in row.note and "limit crossed" in row.note
 
 
-def test_relative_drop_outside_the_noise_breaches() -> None:
+def test_relative_drop_outside_the_noise_breaches_with_effect_interval_and_p() -> None:
     baseline = build_results(repeats("high_load", [9900, 10000, 10100]))
     current = build_results(repeats("high_load", [8000, 8100, 8200]))
     (row,) = checks(current, baseline, "throughput_cps >= 0.9 * baseline")
     assert row.verdict == BREACH
-    assert "outside noise" in row.note
+    comparison = row.comparison
+    assert comparison is not None and comparison.p < 0.01
+    assert comparison.effect == pytest.approx(0.81)
+    assert comparison.low is not None and comparison.high is not None
+    assert comparison.low <= 0.81 <= comparison.high < 0.9
+    assert "Welch" in row.note
 
 
-def test_single_runs_breach_and_say_the_noise_is_unknown() -> None:
-    baseline = build_results([build_scenario("high_load", throughput=10000)])
-    current = build_results([build_scenario("high_load", throughput=8000)])
+def test_significant_but_small_difference_is_within_the_limit() -> None:
+    baseline = build_results(repeats("high_load", [9990, 10000, 10010]))
+    current = build_results(repeats("high_load", [9490, 9500, 9510]))
     (row,) = checks(current, baseline, "throughput_cps >= 0.9 * baseline")
+    assert row.verdict == PASS
+    assert row.comparison is not None and row.comparison.p < 0.01
+    assert "within the limit" in row.note
+
+
+def test_baseline_with_too_few_repeats_is_refused_with_the_command_to_rerecord() -> None:
+    baseline = build_results([build_scenario("high_load", throughput=10000)])
+    current = build_results(repeats("high_load", [8000, 8100, 8200]))
+    with pytest.raises(HarnessError, match=r"the baseline has 1 measured repeat\(s\) of "
+                                           r"scenario 'high_load'; relative checks need >= 3: "
+                                           r"re-record the baseline with stageflow-stress run "
+                                           r"--quick --seed 1 --repeat 3$"):
+        checks(current, baseline, "throughput_cps >= 0.9 * baseline")
+
+
+def test_results_with_too_few_repeats_are_refused() -> None:
+    baseline = build_results(repeats("high_load", [8000, 8100, 8200]))
+    current = build_results(repeats("high_load", [8000, 8100]))
+    with pytest.raises(HarnessError, match=r"the results has 2 measured repeat\(s\).*run again"):
+        checks(current, baseline, "throughput_cps >= 0.9 * baseline")
+
+
+def test_min_repeats_can_be_lowered_to_two_but_not_one() -> None:
+    baseline = build_results(repeats("high_load", [9900, 10100]))
+    current = build_results(repeats("high_load", [8000, 8100]))
+    outcome = evaluate(current, baseline, [parse_threshold("throughput >= 0.9 * baseline")],
+                       check_status=False, min_repeats=2)
+    assert outcome.checks[0].verdict == BREACH
+    with pytest.raises(HarnessError, match=r"min_repeats must be >= 2"):
+        evaluate(current, baseline, [parse_threshold("throughput >= 0.9 * baseline")],
+                 check_status=False, min_repeats=1)
+
+
+def test_baseline_from_other_parameters_is_refused(write_results: WriteResults,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    base = build_results(repeats("baseline", [3200, 3210, 3190]))
+    current = copy.deepcopy(base)
+    for entry in base["scenarios"]:
+        entry["params"] = {"chunks": 16000, "rate_cps": 3200.0}
+    for entry in current["scenarios"]:
+        entry["params"] = {"chunks": 600, "rate_cps": 3200.0}
+    code = gate(write_results("latest.json", current), write_results("base.json", base),
+                "--threshold", "throughput >= 0.9 * baseline")
+    assert code == EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "ran scenario 'baseline' with other parameters (chunks=16000 vs 600" in err
+    assert "re-record the baseline" in err
+
+
+def test_absolute_thresholds_need_no_repeats_in_the_baseline() -> None:
+    baseline = build_results([build_scenario("high_load", throughput=10000)])
+    current = build_results([build_scenario("high_load", lost=2)])
+    (row,) = checks(current, baseline, "lost == 0")
     assert row.verdict == BREACH
-    assert "noise unknown" in row.note
 
 
 def test_slower_machine_passes_when_throughput_is_normalised_by_the_reference() -> None:
-    baseline = build_results([build_scenario("high_load", throughput=10000)],
-                             reference=1_000_000.0)
-    current = build_results([build_scenario("high_load", throughput=5000)], reference=500_000.0)
+    baseline = build_results(repeats("high_load", [9900, 10000, 10100]), reference=1_000_000.0)
+    current = build_results(repeats("high_load", [4950, 5000, 5050]), reference=500_000.0)
     (row,) = checks(current, baseline, "throughput_cps >= 0.9 * baseline")
     assert row.verdict == PASS
     assert row.baseline == pytest.approx(5000)
@@ -190,20 +248,19 @@ def test_slower_machine_passes_when_throughput_is_normalised_by_the_reference() 
 
 
 def test_open_loop_throughput_is_compared_raw_even_with_references() -> None:
-    baseline = build_results([build_scenario("high_load", throughput=10000)],
-                             reference=500_000.0)
-    current = build_results([build_scenario("high_load", throughput=10000)],
-                            reference=1_000_000.0)
+    baseline = build_results(repeats("high_load", [9900, 10000, 10100]), reference=500_000.0)
+    current = build_results(repeats("high_load", [9900, 10000, 10100]), reference=1_000_000.0)
     for doc in (baseline, current):
-        doc["scenarios"][0]["metrics"]["offered_cps"] = 10000.0
+        for entry in doc["scenarios"]:
+            entry["metrics"]["offered_cps"] = 10000.0
     (row,) = checks(current, baseline, "throughput_cps >= 0.9 * baseline")
     assert (row.verdict, row.baseline) == (PASS, 10000)
     assert "open-loop" in row.note
 
 
 def test_without_a_reference_throughput_is_compared_raw_and_says_so() -> None:
-    baseline = build_results([build_scenario("high_load", throughput=10000)], reference=None)
-    current = build_results([build_scenario("high_load", throughput=5000)], reference=500_000.0)
+    baseline = build_results(repeats("high_load", [9900, 10000, 10100]), reference=None)
+    current = build_results(repeats("high_load", [4950, 5000, 5050]), reference=500_000.0)
     (row,) = checks(current, baseline, "throughput_cps >= 0.9 * baseline")
     assert row.verdict == BREACH
     assert "raw throughput" in row.note
@@ -219,8 +276,9 @@ def test_absolute_limit_must_hold_in_every_repeat() -> None:
 
 
 def test_relative_threshold_on_a_scenario_missing_from_the_baseline_is_an_error() -> None:
-    baseline = build_results([build_scenario("baseline")])
-    current = build_results([build_scenario("baseline"), build_scenario("high_load")])
+    baseline = build_results(repeats("baseline", [3200, 3200, 3200]))
+    current = build_results([*repeats("baseline", [3200, 3200, 3200]),
+                             *repeats("high_load", [9000, 9000, 9000])])
     with pytest.raises(HarnessError, match=r"the baseline has no scenario 'high_load'"):
         checks(current, baseline, "high_load:throughput >= 0.9 * baseline")
 
@@ -290,9 +348,8 @@ def test_config_that_is_not_toml_is_bad_input(write_results: WriteResults, tmp_p
 def test_pyproject_defaults_give_thresholds_and_the_baseline(
     write_results: WriteResults, tmp_path: Path
 ) -> None:
-    base = build_results([build_scenario("baseline", throughput=10000)])
-    slower = copy.deepcopy(base)
-    slower["scenarios"][0]["metrics"]["throughput_cps"] = 5000.0
+    base = build_results(repeats("baseline", [9900, 10000, 10100]))
+    slower = build_results(repeats("baseline", [4950, 5000, 5050]))
     write_results("baseline.json", base)
     current = write_results("latest.json", slower)
     (tmp_path / "pyproject.toml").write_text(
