@@ -65,6 +65,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "scenario that has it; repeatable")
     parser.add_argument("--isolate", action="store_true",
                         help="run each scenario in a child process, killed if it wedges")
+    parser.add_argument("--inject", metavar="EXPR",
+                        help="inject a regression into the target's queue and buffer, e.g. "
+                             "'put+20us' (work), 'get~0.3ms' (wait), 'read:copy', "
+                             "'put*1.25'; see docs/gate.md")
     opt.add_results_dir(parser)
     opt.add_ledger_options(parser)
     opt.add_json(parser, help="print the results document on stdout (table goes to stderr)")
@@ -89,6 +93,7 @@ class RunPlan:
     ledger_dir: Path | None
     command: str
     extra_args: list[str] = field(default_factory=list)
+    inject: str | None = None
 
 
 def _parse_param(text: str) -> tuple[str, Any]:
@@ -151,6 +156,11 @@ def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> Run
             except ValueError as exc:
                 raise HarnessError(f"--param: {exc}") from None
     target = load_target(args.target)
+    inject_text = getattr(args, "inject", None)
+    if inject_text is not None:
+        from harness.inject import inject
+
+        target = inject(target, inject_text)
     opt.check_writable(Path(args.results_dir), "results directory")
     ledger_dir = opt.check_ledger_dir(args)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
@@ -160,6 +170,7 @@ def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> Run
         seed=seed, repeat=args.repeat, timeout_s=args.timeout, overrides=overrides,
         modules=modules, isolate=args.isolate, results_dir=Path(args.results_dir),
         ledger_dir=ledger_dir, command=shlex.join(["stageflow-stress", *argv]),
+        inject=inject_text,
     )
 
 
@@ -179,6 +190,8 @@ def reproduction(plan: RunPlan, name: str, repeat_index: int) -> str:
         parts += ["--param", f"{key}={orjson.dumps(value).decode()}"]
     if plan.isolate:
         parts.append("--isolate")
+    if plan.inject is not None:
+        parts += ["--inject", plan.inject]
     return shlex.join(parts)
 
 
@@ -321,7 +334,7 @@ def execute(args: argparse.Namespace) -> int:
         runner = Runner(
             target=plan.target, target_spec=plan.target_spec, quick=plan.quick, seed=plan.seed,
             repeat=plan.repeat, timeout_s=plan.timeout_s, isolate=plan.isolate,
-            overrides=plan.overrides, modules=plan.modules,
+            overrides=plan.overrides, modules=plan.modules, inject=plan.inject,
             reproduce=lambda spec, r: reproduction(plan, spec.name, r),
             on_start=on_start, on_done=on_done,
         )
@@ -329,6 +342,7 @@ def execute(args: argparse.Namespace) -> int:
     doc = build_run_document(
         command=plan.command, target=plan.target, seed=plan.seed, suite=plan.suite,
         quick=plan.quick, repeat=plan.repeat, reference_cps=reference, entries=entries,
+        extra={"inject": plan.inject} if plan.inject is not None else None,
     )
     from harness.results import save_results
 
