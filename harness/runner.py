@@ -264,6 +264,7 @@ class RunContext:
         self.skipped: list[dict[str, str]] = []
         self.invalid_reasons: list[str] = []
         self.slo_values: dict[str, Any] = {}
+        self.measurements: dict[str, dict[str, Any]] = {}
         self.queues: dict[str, Any] = {}
         self.buffers: dict[str, Any] = {}
         self.main_task: asyncio.Task[Any] | None = None
@@ -313,6 +314,11 @@ class RunContext:
         if unknown:
             raise ValueError(f"unknown SLO keys {unknown}; known: {list(SLO_KEYS)}")
         self.slo_values.update(values)
+
+    def measure(self, group: str, values: Mapping[str, Any]) -> None:
+        if group in _empty_metrics() or not str(group).isidentifier():
+            raise ValueError(f"measure({group!r}): not a free metrics group name")
+        self.measurements.setdefault(str(group), {}).update(values)
 
     def watch_queue(self, queue: Any, *, max_size: int | None, name: str = "queue") -> None:
         self.queues[name] = queue
@@ -715,6 +721,7 @@ def compute_metrics(obs: Observations, ctx: RunContext, expect: Expectations,
         )
     out["notes"] = dict(ctx.notes)
     out["timeseries"] = _timeseries(obs, ctx, expect, delivered_t)
+    out.update(ctx.measurements)
     return out
 
 
@@ -736,7 +743,8 @@ _CHILD_STARTUP_S = 10.0  # interpreter start + imports, before the child's own d
 
 def _run_isolated(spec: ScenarioSpec, target_spec: str, *, modules: Sequence[str],
                   quick: bool, seed: int, repeat_index: int, overrides: Mapping[str, Any],
-                  timeout_s: float | None, reproduction: str | None) -> dict[str, Any]:
+                  timeout_s: float | None, reproduction: str | None,
+                  inject: str | None = None) -> dict[str, Any]:
     params = spec.params(quick=quick, overrides=overrides)
     deadline_s = _deadline_s(params, timeout_s)
     with tempfile.TemporaryDirectory(prefix="stageflow-stress-") as tmp:
@@ -746,6 +754,7 @@ def _run_isolated(spec: ScenarioSpec, target_spec: str, *, modules: Sequence[str
             "quick": quick, "seed": seed, "repeat_index": repeat_index,
             "overrides": dict(overrides), "timeout_s": timeout_s,
             "reproduction": reproduction, "result_path": str(result_path),
+            "inject": inject,
         }
         job_path = Path(tmp) / "job.json"
         write_json_atomic(job_path, job)
@@ -789,6 +798,10 @@ def _child_main(job_path: str) -> int:
     job = read_json(Path(job_path), what="isolation job")
     import_scenario_modules(job["modules"])
     target = load_target(job["target"])
+    if job.get("inject"):
+        from harness.inject import inject
+
+        target = inject(target, job["inject"])
     spec = get_scenario(job["scenario"])
     params = spec.params(quick=job["quick"], overrides=job["overrides"])
     deadline_s = _deadline_s(params, job["timeout_s"])
@@ -823,6 +836,8 @@ class Runner:
     isolate: bool = False
     overrides: Mapping[str, Any] = field(default_factory=dict)
     modules: Sequence[str] = ()
+    inject: str | None = None
+    """The ``--inject`` expression ``target`` was wrapped with (isolated children re-apply it)."""
     reproduce: Callable[[ScenarioSpec, int], str] | None = None
     on_start: Callback | None = None
     on_done: DoneCallback | None = None
@@ -850,7 +865,7 @@ class Runner:
             return _run_isolated(spec, self.target_spec, modules=self.modules,
                                  quick=self.quick, seed=seed, repeat_index=repeat_index,
                                  overrides=overrides, timeout_s=self.timeout_s,
-                                 reproduction=reproduction)
+                                 reproduction=reproduction, inject=self.inject)
         return run_scenario(spec, self.target, quick=self.quick, seed=seed,
                             repeat_index=repeat_index, overrides=overrides,
                             timeout_s=self.timeout_s, reproduction=reproduction)

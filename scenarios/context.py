@@ -135,6 +135,15 @@ class ScenarioContext(Protocol):
         """Report streaming SLO figures measured by the scenario (keys: :data:`SLO_KEYS`)."""
         ...
 
+    def measure(self, group: str, values: Mapping[str, Any]) -> None:
+        """Record a group of measurements the runner does not compute itself (e.g. the
+        ``capacity`` scenario's) as ``metrics.<group>``, where thresholds reach them
+        (``capacity.queue_ratio``). A ``samples`` mapping inside ``values`` holds one value
+        per measurement round for a metric of the same name: the gate's statistics use the
+        rounds as their units. ``group`` must not be a metric the runner computes.
+        """
+        ...
+
     def watch_queue(self, queue: Any, *, max_size: int | None, name: str = "queue") -> None:
         """Sample ``len(queue)`` every few ms; check ``bounds_held`` against ``max_size``."""
         ...
