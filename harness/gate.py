@@ -590,12 +590,18 @@ def check_comparable(
                 f"{_rerecord(results, min_repeats)}")
         for side, repeats, doc in (("baseline", base, baseline), ("results", mine, results)):
             measured = _measured(repeats)
-            if len(measured) >= min_repeats or not measured:
+            # the results' unmeasured (invalid, skipped) repeats are the status check's
+            # business (exit 3 for invalid); the baseline must be usable as it is
+            have = len(measured) if side == "baseline" else len(repeats)
+            if have >= min_repeats or not measured:
                 continue
             what = "re-record the baseline" if side == "baseline" else "run again"
+            unusable = len(repeats) - len(measured)
+            why = f" ({unusable} invalid or skipped)" if side == "baseline" and unusable else ""
             raise HarnessError(
-                f"the {side} has {len(measured)} measured repeat(s) of scenario {name!r}; "
-                f"relative checks need >= {min_repeats}: {what} with {_rerecord(doc, min_repeats)}")
+                f"the {side} has {have} measured repeat(s) of scenario {name!r}{why}; "
+                f"relative checks need >= {min_repeats}: {what} with "
+                f"{_rerecord(doc, min_repeats)}")
 
 
 def _unit_sample(repeats: list[dict[str, Any]], metric: MetricPath,
@@ -659,6 +665,8 @@ def _relative_check(
             )
         return _skip(threshold, scenario, f"the baseline {reason} this metric")
     values, _ = _values(repeats, threshold.metric)
+    if len(values) < 2:
+        return _skip(threshold, scenario, f"{len(values)} measured repeat: no spread to test")
     current = _unit_sample([s for s in repeats if _lookup(s, threshold.metric)[1] is not None],
                            threshold.metric, values)
     base = _unit_sample([s for s in valid if _lookup(s, threshold.metric)[1] is not None],
