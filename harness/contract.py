@@ -59,6 +59,14 @@ class Clause:
     """The values a declaration may give (booleans for yes/no clauses)."""
     recommended: Any
     """Our recommendation (level 3), judged only as an improvement."""
+    many: bool = False
+    """The value is a frozenset of some of ``values`` (e.g. the overflow policies offered)."""
+
+    def accepts(self, value: Any) -> bool:
+        """Whether a declaration may give ``value``."""
+        if self.many:
+            return isinstance(value, frozenset) and value <= frozenset(self.values)
+        return value in self.values
 
 
 CLAUSES: dict[str, Clause] = {
@@ -84,6 +92,12 @@ CLAUSES: dict[str, Clause] = {
         Clause("queue.none_item",
                "what put(None) means",
                ("data", "end_marker", "refused"), "refused"),
+        Clause("queue.overflow_policies",
+               "what a put on a full queue may do, by policy: block waits for room, "
+               "drop_oldest evicts the oldest item, drop_newest discards the new one, "
+               "reject raises",
+               ("block", "drop_oldest", "drop_newest", "reject"),
+               frozenset({"block", "drop_oldest", "drop_newest", "reject"}), many=True),
         Clause("queue.drop_events",
                "every dropped item is reported by a stream.chunk_dropped event",
                (True, False), True),
@@ -185,7 +199,7 @@ class Semantics(Mapping[str, Declaration]):
             if decl.clause in by_clause:
                 raise ValueError(f"clause {decl.clause!r} declared twice")
             known = CLAUSES.get(decl.clause)
-            if known is not None and decl.value not in known.values:
+            if known is not None and not known.accepts(decl.value):
                 raise ValueError(
                     f"clause {decl.clause!r} takes one of {known.values}, got {decl.value!r}"
                 )
@@ -223,7 +237,11 @@ class Semantics(Mapping[str, Declaration]):
         for item in items if isinstance(items, list) else []:
             if isinstance(item, Mapping) and isinstance(item.get("clause"), str) and \
                     isinstance(item.get("where"), str) and "value" in item:
-                declarations.append(Declaration(item["clause"], item["value"], item["where"],
+                value = item["value"]
+                known = CLAUSES.get(item["clause"])
+                if known is not None and known.many and isinstance(value, list):
+                    value = frozenset(value)  # as_dict wrote the set as a sorted list
+                declarations.append(Declaration(item["clause"], value, item["where"],
                                                 str(item.get("quote") or "")))
         try:
             return cls(declarations)

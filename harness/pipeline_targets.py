@@ -259,6 +259,7 @@ class PipelineTarget:
     (``CapabilityMissing``), the voice scenarios build its pipeline per run."""
 
     closed_errors: tuple[type[BaseException], ...] = ()
+    parts = frozenset({"pipeline"})
 
     def __init__(self, *, name: str, version: str, factory: PipelineFactory) -> None:
         import asyncio

@@ -81,7 +81,13 @@ from harness.invariants import (
 )
 from harness.jsonio import read_json, write_json_atomic
 from harness.results import SCHEMA_VERSION, environment, new_run_id
-from harness.targets import CapabilityMissing, Target, load_target
+from harness.targets import (
+    CapabilityMissing,
+    Target,
+    as_target,
+    load_target,
+    missing_requirements,
+)
 from harness.timeseries import build_timeseries
 from mocks.consumers import take_nowait
 from mocks.trace import Trace
@@ -515,6 +521,7 @@ def run_scenario(
 
     Returns the scenario entry of the results document (see docs/architecture.md).
     """
+    target = as_target(target)
     params = spec.params(quick=quick, overrides=overrides)
     deadline_s = _deadline_s(params, timeout_s)
     grace_s = _grace_s(deadline_s)
@@ -524,7 +531,7 @@ def run_scenario(
                      deadline_ns=cut_ns)
     ctx.expectations.deadline_s = deadline_s
     entry = _entry_skeleton(spec, params, seed, repeat_index, reproduction)
-    missing = [cap for cap in spec.requires if not getattr(target.capabilities, cap, False)]
+    missing = missing_requirements(target, spec.requires)
     if missing:
         entry["status"] = "skipped"
         entry["skipped"] = [{"capability": cap, "reason": f"required by the scenario; target "

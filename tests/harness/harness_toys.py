@@ -141,6 +141,9 @@ class ToyBuffer:
         del self._data[:wanted]
         return out
 
+    def is_ready(self) -> bool:
+        return bool(self._data)
+
     @property
     def duration_ms(self) -> float:
         return len(self._data) / (2 * self._channels) / self._rate * 1000
