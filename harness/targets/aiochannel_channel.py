@@ -76,11 +76,11 @@ class AiochannelTarget(Adapter):
         Declaration("queue.validates_config", True, where=f"{_WHERE}, Channel.__init__",
                     quote='raise TypeError("maxsize must be an integer >= 0 (default is 0)")'),
         Declaration("queue.drop_events", False, where=f"{_WHERE}, Channel.__init__",
-                    quote="def __init__(self, maxsize: int = 0, *, loop=None) "
-                          "(no event hook)"),
+                    quote="self, maxsize: int = 0, *, loop: Optional[AbstractEventLoop] = "
+                          "None (no event hook)"),
         Declaration("queue.blocked_events", False, where=f"{_WHERE}, Channel.__init__",
-                    quote="def __init__(self, maxsize: int = 0, *, loop=None) "
-                          "(no event hook)"),
+                    quote="self, maxsize: int = 0, *, loop: Optional[AbstractEventLoop] = "
+                          "None (no event hook)"),
     ])
     library = LibraryCode(
         imports="from aiochannel import Channel, ChannelClosed, ChannelEmpty, ChannelFull",

@@ -77,7 +77,7 @@ class AnyioTarget(Adapter):
                           "the other end"),
         Declaration("queue.close_wakes_putters", True,
                     where=f"{_WHERE}, MemoryObjectSendStream.close",
-                    quote="# An event remaining on this set signals that its item was never "
+                    quote="An event remaining on this set signals that its item was never ... "
                           "delivered, and send() will raise ClosedResourceError"),
         Declaration("queue.close_idempotent", True,
                     where=f"{_WHERE}, MemoryObjectSendStream.close",
@@ -100,10 +100,12 @@ class AnyioTarget(Adapter):
                     quote='raise ValueError("max_buffer_size cannot be negative")'),
         Declaration("queue.drop_events", False,
                     where="anyio/_core/_streams.py, create_memory_object_stream",
-                    quote="create_memory_object_stream(max_buffer_size=0) (no event hook)"),
+                    quote="cls, max_buffer_size: float = 0, item_type: object = None "
+                          "(no event hook)"),
         Declaration("queue.blocked_events", False,
                     where="anyio/_core/_streams.py, create_memory_object_stream",
-                    quote="create_memory_object_stream(max_buffer_size=0) (no event hook)"),
+                    quote="cls, max_buffer_size: float = 0, item_type: object = None "
+                          "(no event hook)"),
     ])
     library = LibraryCode(
         imports="import anyio",

@@ -289,11 +289,23 @@ def missing_requirements(target: Any, requires: Iterable[str]) -> list[str]:
     return missing
 
 
-def error_kind(target: Any, exc: BaseException) -> str | None:
-    """What a raised exception means for ``target``: ``full``, ``empty``, ``end`` or
-    ``closed`` (by the target's declared error tuples, never by class name), else None."""
-    for kind, errors in (("full", target.full_errors), ("empty", target.empty_errors),
-                         ("end", target.end_errors), ("closed", target.closed_errors)):
+def error_kind(target: Any, exc: BaseException, *, call: str) -> str | None:
+    """What an exception raised by a queue call means for ``target``, by its declared error
+    tuples (never by class name): for ``call="put"`` (put, put_nowait) ``full`` or
+    ``closed``; for ``call="get"`` (get, get_nowait, __anext__) ``empty``, ``end`` or
+    ``closed``; None when it is none of them. (One class may mean full for a put and empty
+    for a get: anyio's ``WouldBlock``.)
+
+    :raises ValueError: ``call`` is neither ``put`` nor ``get``.
+    """
+    if call == "put":
+        kinds = (("full", target.full_errors), ("closed", target.closed_errors))
+    elif call == "get":
+        kinds = (("empty", target.empty_errors), ("end", target.end_errors),
+                 ("closed", target.closed_errors))
+    else:
+        raise ValueError(f"call must be 'put' or 'get', got {call!r}")
+    for kind, errors in kinds:
         if errors and isinstance(exc, tuple(errors)):
             return kind
     return None

@@ -74,12 +74,12 @@ class CulsansTarget(Adapter):
                     quote="self._maxsize = maxsize (no check; <= 0 means unbounded)"),
         Declaration("queue.drop_events", False,
                     where="culsans/_queues/_types.py, Queue.__init__",
-                    quote="def __init__(self, /, maxsize: int = 0, *, sizer=...) "
-                          "(no event hook)"),
+                    quote="maxsize: int = 0, *, sizer: Callable[[_T], int] | DefaultType "
+                          "= DEFAULT (no event hook)"),
         Declaration("queue.blocked_events", False,
                     where="culsans/_queues/_types.py, Queue.__init__",
-                    quote="def __init__(self, /, maxsize: int = 0, *, sizer=...) "
-                          "(no event hook)"),
+                    quote="maxsize: int = 0, *, sizer: Callable[[_T], int] | DefaultType "
+                          "= DEFAULT (no event hook)"),
     ])
     library = LibraryCode(
         imports="import culsans",

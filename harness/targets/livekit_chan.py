@@ -106,9 +106,11 @@ class LivekitTarget(Adapter):
         Declaration("queue.validates_config", False, where=f"{_WHERE}, Chan.__init__",
                     quote="self._maxsize = max(maxsize, 0)"),
         Declaration("queue.drop_events", False, where=f"{_WHERE}, Chan.__init__",
-                    quote="def __init__(self, maxsize: int = 0, loop=None) (no event hook)"),
+                    quote="maxsize: int = 0, loop: asyncio.AbstractEventLoop | None = None, "
+                          "(no event hook)"),
         Declaration("queue.blocked_events", False, where=f"{_WHERE}, Chan.__init__",
-                    quote="def __init__(self, maxsize: int = 0, loop=None) (no event hook)"),
+                    quote="maxsize: int = 0, loop: asyncio.AbstractEventLoop | None = None, "
+                          "(no event hook)"),
     ])
     library = LibraryCode(
         imports=(

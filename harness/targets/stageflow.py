@@ -45,7 +45,7 @@ STAGEFLOW_SEMANTICS = Semantics([
                 quote="# Detect underrun (requested more than available) ... "
                       "stream.buffer_underrun ... stream.buffer_recovered"),
     Declaration("buffer.overflow_events", True, where=f"{_SF}, StreamingBuffer.add_chunk",
-                quote="stream.buffer_overflow with bytes_dropped"),
+                quote='"stream.buffer_overflow", { "bytes_dropped": dropped,'),
 ])
 """Stageflow 0.5.1 (PyPI ``stageflow-core``), from its docstrings and, where they are
 silent, the code's own comments. Silent (so judged by our recommendations, as
@@ -57,7 +57,7 @@ _B = "stageflow_core/buffer.py"
 
 STAGEFLOW_CORE_SEMANTICS = Semantics([
     Declaration("queue.full_put", "block_with_timeout", where=f"{_Q}, ChunkQueue.put",
-                quote="put(item, *, timeout=None): raises QueueFull when the timeout expires"),
+                quote=":raises QueueFull: the timeout expired, or full under ``reject``."),
     Declaration("queue.overflow_policies",
                 frozenset({"block", "drop_oldest", "drop_newest", "reject"}),
                 where=f"{_Q}, module docstring",
@@ -107,7 +107,8 @@ STAGEFLOW_CORE_SEMANTICS = Semantics([
     Declaration("queue.event_payloads", "ours", where="docs/backpressure.md, events"),
     Declaration("buffer.event_payloads", "ours", where="docs/backpressure.md, events"),
     Declaration("events.emitter_failures", "visible", where="stageflow_core/events.py",
-                quote="caught, counted in errors and logged once"),
+                quote="An exception raised by the emitter is caught, counted in "
+                      ":attr:`errors` and logged once"),
 ])
 """This project's library, from its docstrings (docs/architecture.md for the events)."""
 
