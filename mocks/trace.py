@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 import time
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -107,7 +108,8 @@ class Trace:
         self._pack_send = _SEND.pack
         self._pack_receipt = _RECEIPT.pack
         self._events: list[tuple[str, Any, int]] = []
-        self._samples: dict[str, tuple[list[int], list[float]]] = {}
+        # typed arrays, not lists: a soak samples for hours without an object per sample
+        self._samples: dict[str, tuple[array[int], array[float]]] = {}
         self.emitter: Callable[[str, dict[str, Any]], None] = self.event
         """An ``EventEmitter`` recording ``(name, payload, t_ns)``; never raises."""
         self.blocked: dict[str, str] = {}
@@ -150,7 +152,7 @@ class Trace:
         (now when omitted)."""
         columns = self._samples.get(series)
         if columns is None:
-            columns = self._samples[series] = ([], [])
+            columns = self._samples[series] = (array("q"), array("d"))
         columns[0].append(time.perf_counter_ns() if t_ns is None else t_ns)
         columns[1].append(float(value))
 
@@ -207,8 +209,9 @@ class Trace:
         out: dict[str, np.ndarray] = {}
         for series, (times, values) in self._samples.items():
             arr = np.empty(len(times), dtype=SAMPLE_DTYPE)
-            arr["t_ns"] = times
-            arr["value"] = values
+            if len(times):
+                arr["t_ns"] = np.array(times, dtype=np.int64)  # a copy: no view pins it
+                arr["value"] = np.array(values, dtype=np.float64)
             out[series] = arr
         return out
 

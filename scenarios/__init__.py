@@ -20,10 +20,11 @@ registry.define_suite("iot", "IoT fan-in: many sensors into windows, bounded and
 BUILTIN_MODULES = ("baseline", "queue_overflow", "buffer_overflow", "buffer_underrun",
                    "high_load", "adv_queue", "adv_audio", "voice_latency", "voice_barge_in",
                    "voice_faults", "voice_shutdown", "voice_soak", "iot_fan_in",
-                   "capacity")
+                   "capacity", "steady_queue")
 """Built-in scenario modules, imported (and so registered) in the suite's run order
 (``adv_*``: the ``adversarial`` suite; ``voice_*``: ``voice``; ``iot_*``: ``iot``;
-``capacity``: closed-loop capacity, for the gate)."""
+``capacity``: closed-loop capacity, for the gate; ``steady_queue``: in no suite, made for
+sweeps and soaks)."""
 
 for _module in BUILTIN_MODULES:
     importlib.import_module(f"scenarios.{_module}")

@@ -84,6 +84,11 @@ class ScenarioSpec:
     tags: tuple[str, ...] = field(default=())
 
     positive: tuple[str, ...] = field(default=())
+    choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Parameters whose value must be one of a fixed set (e.g. an overflow policy)."""
+    duration: str | None = None
+    """The parameter that sets how long the scenario runs, when it can run open-ended
+    (``run --duration`` sets it for a soak); None for a scenario of fixed length."""
 
     @property
     def summary(self) -> str:
@@ -96,7 +101,7 @@ class ScenarioSpec:
 
         An override must have its default's type (an int is accepted for a float), be
         finite, not be negative where the default is not, and be > 0 for the parameters
-        the scenario declared ``positive``.
+        the scenario declared ``positive``, and be one of the declared ``choices``.
 
         :raises ValueError: unknown parameter or bad value; the message names both.
         """
@@ -134,6 +139,9 @@ class ScenarioSpec:
             return value
         if default is not None and not isinstance(value, type(default)):
             raise ValueError(f"{where} must be {type(default).__name__}, got {value!r}")
+        if key in self.choices and value not in self.choices[key]:
+            raise ValueError(f"{where} must be one of {', '.join(map(str, self.choices[key]))}, "
+                             f"got {value!r}")
         return value
 
 
@@ -202,15 +210,21 @@ def scenario(
     suites: Iterable[str] = (),
     tags: Iterable[str] = (),
     positive: Iterable[str] = (),
+    choices: Mapping[str, Iterable[Any]] | None = None,
+    duration: str | None = None,
 ) -> Callable[[ScenarioFunction], ScenarioFunction]:
     """Register ``async def fn(ctx) -> None`` as a scenario; returns ``fn`` unchanged.
 
     ``quick`` defaults to ``full`` and ``full`` to ``quick``. ``positive`` names the
-    numeric parameters that must be > 0 (rates, counts, durations). The first paragraph
-    of the function's docstring is the description shown by ``list``.
+    numeric parameters that must be > 0 (rates, counts, durations); ``choices`` the
+    parameters whose value must be one of a set. ``duration`` names the parameter (in
+    seconds) that sets how long an open-ended scenario runs: ``run --duration`` (a soak)
+    sets it. The first paragraph of the function's docstring is the description shown by
+    ``list``.
 
     :raises ValueError: bad name, unknown category or hypothesis, quick/full keys differ,
-        the name is taken by another function.
+        a default outside its choices, ``duration`` not a numeric parameter, the name is
+        taken by another function.
     :raises TypeError: ``fn`` is not an ``async def`` function.
     """
     _check_name(name, "scenario")
@@ -235,6 +249,17 @@ def scenario(
     if unknown_positive:
         raise ValueError(f"scenario {name!r}: positive names unknown parameters "
                          f"{unknown_positive}")
+    choice_sets = {key: tuple(values) for key, values in (choices or {}).items()}
+    for key, values in choice_sets.items():
+        if key not in full_params:
+            raise ValueError(f"scenario {name!r}: choices name unknown parameter {key!r}")
+        for label, params in (("quick", quick_params), ("full", full_params)):
+            if params[key] not in values:
+                raise ValueError(f"scenario {name!r}: {label} {key}={params[key]!r} is not "
+                                 f"one of its choices {values}")
+    if duration is not None and not isinstance(full_params.get(duration), int | float):
+        raise ValueError(f"scenario {name!r}: duration names {duration!r}, which is not a "
+                         "numeric parameter (seconds)")
 
     def register(fn: ScenarioFunction) -> ScenarioFunction:
         if not inspect.iscoroutinefunction(fn):
@@ -261,6 +286,8 @@ def scenario(
             module=fn.__module__,
             tags=tuple(tags),
             positive=positive_names,
+            choices=MappingProxyType(choice_sets),
+            duration=duration,
         )
         return fn
 
