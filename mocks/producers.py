@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+from array import array
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
@@ -134,12 +135,13 @@ class ProducerReport:
     """``repr`` of the first exception a put raised, if any."""
 
 
-def _check_offsets(offsets: np.ndarray, count: int, rate: RateModel) -> list[int]:
+def _check_offsets(offsets: np.ndarray, count: int, rate: RateModel) -> array[int]:
     if offsets.shape != (count,):
         raise ValueError(f"rate {rate!r} returned {offsets.shape} offsets for count={count}")
     if count and (offsets[0] < 0 or np.any(np.diff(offsets) < 0)):
         raise ValueError(f"rate {rate!r} returned negative or decreasing offsets")
-    return offsets.tolist()
+    # a typed array, not a list: an hour-long stream holds no object per scheduled chunk
+    return array("q", offsets.astype(np.int64, copy=False).tobytes())
 
 
 async def open_loop_producer(

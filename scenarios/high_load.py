@@ -69,6 +69,7 @@ async def _stream(ctx: ScenarioContext, index: int, make_chunk: Any, start_ns: i
               "duration_s", "max_size", "consumer_batch", "put_timeout_ms", "p99_limit_ms",
               "deadline_s"),
     suites=("transform007",),
+    duration="duration_s",
 )
 async def high_load(ctx: ScenarioContext) -> None:
     """Open-loop load (full: 51,000 chunks/s offered, so that the delivered rate clears

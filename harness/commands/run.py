@@ -69,6 +69,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="inject a regression into the target's queue and buffer, e.g. "
                              "'put+20us' (work), 'get~0.3ms' (wait), 'read:copy', "
                              "'put*1.25'; see docs/gate.md")
+    parser.add_argument("--duration", metavar="D",
+                        help="soak: run each selected open-ended scenario for D (90s, 10m, "
+                             "1h) with its memory trend and a leak verdict; see docs/sweeps.md")
     opt.add_results_dir(parser)
     opt.add_ledger_options(parser)
     opt.add_json(parser, help="print the results document on stdout (table goes to stderr)")
@@ -94,6 +97,7 @@ class RunPlan:
     command: str
     extra_args: list[str] = field(default_factory=list)
     inject: str | None = None
+    duration_s: float | None = None
 
 
 def _parse_param(text: str) -> tuple[str, Any]:
@@ -155,6 +159,12 @@ def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> Run
                 spec.params(quick=quick, overrides=mine)
             except ValueError as exc:
                 raise HarnessError(f"--param: {exc}") from None
+    timeout_s, duration_s = args.timeout, None
+    if getattr(args, "duration", None) is not None:
+        from harness.soak import plan_soak
+
+        duration_s, timeout_s = plan_soak(args.duration, specs, overrides,
+                                          timeout_s=args.timeout, isolate=args.isolate)
     target = load_target(args.target)
     inject_text = getattr(args, "inject", None)
     if inject_text is not None:
@@ -167,10 +177,10 @@ def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> Run
     argv = list(sys.argv[1:] if argv is None else argv)
     return RunPlan(
         target=target, target_spec=args.target, specs=specs, suite=suite, quick=args.quick,
-        seed=seed, repeat=args.repeat, timeout_s=args.timeout, overrides=overrides,
+        seed=seed, repeat=args.repeat, timeout_s=timeout_s, overrides=overrides,
         modules=modules, isolate=args.isolate, results_dir=Path(args.results_dir),
         ledger_dir=ledger_dir, command=shlex.join(["stageflow-stress", *argv]),
-        inject=inject_text,
+        inject=inject_text, duration_s=duration_s,
     )
 
 
@@ -338,7 +348,10 @@ def execute(args: argparse.Namespace) -> int:
             reproduce=lambda spec, r: reproduction(plan, spec.name, r),
             on_start=on_start, on_done=on_done,
         )
-        entries = runner.run(plan.specs)
+        from harness.soak import heartbeat, soaking
+
+        with soaking(runner, plan.duration_s, on_sample=heartbeat(err, plan.duration_s)):
+            entries = runner.run(plan.specs)
     doc = build_run_document(
         command=plan.command, target=plan.target, seed=plan.seed, suite=plan.suite,
         quick=plan.quick, repeat=plan.repeat, reference_cps=reference, entries=entries,
@@ -357,6 +370,10 @@ def execute(args: argparse.Namespace) -> int:
                                              | orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         sys.stdout.flush()
     print_summary(doc, out, path)
+    from harness.soak import soak_lines
+
+    for line in soak_lines(doc):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
     if merged is not None and plan.ledger_dir is not None:
         out.print(ledger_line(merged, plan.ledger_dir), markup=False, highlight=False,
                   soft_wrap=True)

@@ -60,3 +60,35 @@ async def sweep_burst(ctx: Any) -> None:
     rows = ctx.trace.deliveries()
     matched = rows[rows["intended_ns"] >= 0]
     ctx.note("latency_ns", (matched["recv_ns"] - matched["intended_ns"]).tolist())
+
+
+class LeakyTarget:
+    """stageflow_core, except that every chunk it makes is also kept for ever (a copy of
+    its bytes in a module-level list): a leak of ~700 B per chunk for the soak tests."""
+
+    def __init__(self) -> None:
+        from harness.targets import load_target
+
+        self._inner = load_target("stageflow_core")
+        self.name = "leaky"
+        self.version = "0"
+        self.capabilities = self._inner.capabilities
+        self.closed_errors = self._inner.closed_errors
+        self.full_errors = self._inner.full_errors
+
+    def make_queue(self, *args: Any, **kwargs: Any) -> Any:
+        return self._inner.make_queue(*args, **kwargs)
+
+    def make_buffer(self, **kwargs: Any) -> Any:
+        return self._inner.make_buffer(**kwargs)
+
+    def make_chunk(self, data: bytes, **kwargs: Any) -> Any:
+        KEPT.append(bytearray(data))  # the leak
+        return self._inner.make_chunk(data, **kwargs)
+
+
+KEPT: list[bytearray] = []
+
+
+def leaky_target() -> LeakyTarget:
+    return LeakyTarget()
