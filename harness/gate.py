@@ -741,13 +741,15 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def gate_markdown(outcome: GateOutcome, header: str) -> str:
-    """A Markdown summary (for ``$GITHUB_STEP_SUMMARY``)."""
+def gate_markdown(outcome: GateOutcome, header: str, *, report: str | None = None) -> str:
+    """A Markdown summary (for ``$GITHUB_STEP_SUMMARY``); ``report`` is the path of the HTML
+    report of this run over the baseline, linked under the header."""
     lines = [
         f"### stageflow-stress gate: {outcome.verdict}",
         "",
         header,
         "",
+        *([f"Plots of this run over the baseline: [{report}]({report})", ""] if report else []),
         "| Check | Scenario | Baseline | Current | Limit | Effect [95% interval] | p | Verdict "
         "| Note |",
         "|---|---|---:|---:|---|---|---:|---|---|",

@@ -515,11 +515,12 @@ def _error_text(exc: BaseException) -> str:
 def run_scenario(
     spec: ScenarioSpec, target: Target, *, quick: bool, seed: int, repeat_index: int = 0,
     overrides: Mapping[str, Any] | None = None, timeout_s: float | None = None,
-    reproduction: str | None = None,
+    reproduction: str | None = None, on_context: Callable[[RunContext], None] | None = None,
 ) -> dict[str, Any]:
     """Run one attempt of ``spec`` in this process on a fresh event loop.
 
     Returns the scenario entry of the results document (see docs/architecture.md).
+    ``on_context`` is called with the attempt's context before it starts.
     """
     target = as_target(target)
     params = spec.params(quick=quick, overrides=overrides)
@@ -530,6 +531,8 @@ def run_scenario(
     ctx = RunContext(spec=spec, target=target, params=params, quick=quick, seed=seed,
                      deadline_ns=cut_ns)
     ctx.expectations.deadline_s = deadline_s
+    if on_context is not None:
+        on_context(ctx)
     entry = _entry_skeleton(spec, params, seed, repeat_index, reproduction)
     missing = missing_requirements(target, spec.requires)
     if missing:
@@ -848,6 +851,9 @@ class Runner:
     reproduce: Callable[[ScenarioSpec, int], str] | None = None
     on_start: Callback | None = None
     on_done: DoneCallback | None = None
+    on_context: Callable[[RunContext], None] | None = None
+    """Called with each attempt's context as it starts (not for isolated attempts): the
+    live view reads its trace while it runs."""
 
     def attempts(self, specs: Sequence[ScenarioSpec]) -> list[tuple[ScenarioSpec, int]]:
         return [(spec, r) for r in range(self.repeat) for spec in specs]
@@ -875,7 +881,8 @@ class Runner:
                                  reproduction=reproduction, inject=self.inject)
         return run_scenario(spec, self.target, quick=self.quick, seed=seed,
                             repeat_index=repeat_index, overrides=overrides,
-                            timeout_s=self.timeout_s, reproduction=reproduction)
+                            timeout_s=self.timeout_s, reproduction=reproduction,
+                            on_context=self.on_context)
 
 
 SUMMARY_KEYS = {"pass": "passed", "fail": "failed", "error": "errors", "timeout": "timeouts",

@@ -215,6 +215,51 @@ class Trace:
             out[series] = arr
         return out
 
+    # -- a look from another thread (the live view) -------------------------------------
+    # Each read below is one C-level copy under the GIL (a slice, a len), so it may run
+    # while the scenario's thread records; it never holds a buffer export that would make
+    # the next append fail.
+
+    def recent_deliveries(self, receipts: int, sends: int) -> np.ndarray:
+        """Latency pairs of the last ``receipts`` receipts, joined with the last ``sends``
+        sends: a :data:`DELIVERY_DTYPE` array of those that matched. Safe from another
+        thread."""
+        raw_sends = bytes(self._sends[-sends * _SEND.size:]) if sends > 0 else b""
+        raw_receipts = bytes(self._receipts[-receipts * _RECEIPT.size:]) if receipts > 0 \
+            else b""
+        send_rows = np.frombuffer(raw_sends, dtype=_RAW_SEND)
+        receipt_rows = np.frombuffer(raw_receipts, dtype=_RAW_RECEIPT)
+        out = np.empty(0, dtype=DELIVERY_DTYPE)
+        if send_rows.shape[0] == 0 or receipt_rows.shape[0] == 0:
+            return out
+        send_keys = send_rows["producer"] * SEQUENCE_BASE + send_rows["seq"]
+        order = np.argsort(send_keys, kind="stable")
+        keys = send_keys[order]
+        recv_keys = receipt_rows["producer"] * SEQUENCE_BASE + receipt_rows["seq"]
+        pos = np.clip(np.searchsorted(keys, recv_keys), 0, keys.shape[0] - 1)
+        matched = (keys[pos] == recv_keys) & (receipt_rows["producer"] >= 0)
+        rows = send_rows[order[pos[matched]]]
+        out = np.empty(int(matched.sum()), dtype=DELIVERY_DTYPE)
+        for name in ("consumer", "producer", "seq", "recv_ns"):
+            out[name] = receipt_rows[name][matched]
+        for name in ("intended_ns", "start_ns", "end_ns"):
+            out[name] = rows[name]
+        return out
+
+    def recent_samples(self, series: str, count: int) -> list[float]:
+        """The last ``count`` values of ``series`` (empty when unknown). Safe from another
+        thread."""
+        columns = self._samples.get(series)
+        return columns[1][-count:] if columns is not None and count > 0 else []
+
+    def series_names(self) -> list[str]:
+        """Names of the sampled series so far. Safe from another thread."""
+        return list(self._samples)
+
+    def events_since(self, index: int) -> list[tuple[str, Any, int]]:
+        """Events recorded from position ``index`` on. Safe from another thread."""
+        return self._events[index:]
+
     def events_named(self, name: str) -> list[tuple[str, Any, int]]:
         """The recorded events called ``name``, in arrival order."""
         return [event for event in self._events if event[0] == name]

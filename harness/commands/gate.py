@@ -66,6 +66,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="repeats of each scenario both sides need for relative checks "
                              "(default: 'min_repeats' in [tool.stageflow-stress], else "
                              f"{DEFAULT_MIN_REPEATS})")
+    parser.add_argument("--html", type=Path, metavar="FILE",
+                        help="also write the HTML report of the results with the baseline "
+                             "overlaid on its charts (linked from the Markdown summary)")
+    parser.add_argument("--ledger-dir", type=Path, default=Path("."), metavar="DIR",
+                        help="with --html: the ledgers its findings come from (default: .)")
 
 
 def _load(path: Path, what: str) -> dict[str, Any]:
@@ -128,15 +133,27 @@ def execute(args: argparse.Namespace) -> int:
         _print_table(outcome, header, warnings)
     if args.junit is not None:
         write_junit(args.junit, "stageflow-stress gate", junit_cases(outcome))
+    if args.html is not None:
+        _write_html(args, baseline_path)
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         try:
             with open(summary_path, "a", encoding="utf-8") as fh:
-                fh.write(gate_markdown(outcome, header))
+                fh.write(gate_markdown(outcome, header, report=args.html and str(args.html)))
         except OSError as exc:
             raise HarnessError(f"cannot append to $GITHUB_STEP_SUMMARY {summary_path}: "
                                f"{exc.strerror or exc}") from exc
     return outcome.exit_code
+
+
+def _write_html(args: argparse.Namespace, baseline_path: Path) -> None:
+    """The HTML report of the results, the baseline overlaid: the picture of a regression."""
+    from harness.commands.report import generate
+    from harness.jsonio import write_text_atomic
+
+    text = generate(args.results, args.ledger_dir, html=True, baseline=baseline_path,
+                    use_compare=False)
+    write_text_atomic(args.html, text)
 
 
 def _target(doc: dict[str, Any]) -> str:

@@ -75,6 +75,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     opt.add_results_dir(parser)
     opt.add_ledger_options(parser)
     opt.add_json(parser, help="print the results document on stdout (table goes to stderr)")
+    parser.add_argument("--no-live", action="store_true",
+                        help="no live view on a terminal: one line per finished scenario")
 
 
 @dataclass
@@ -304,18 +306,42 @@ def _console(*, stderr: bool) -> Console:
     return console
 
 
+def _live_view(plan: RunPlan) -> Any:
+    """The live view's rows: each attempt with the time it is expected to take."""
+    from harness.jsonio import read_json
+    from harness.live import LiveView, expected_durations
+    from harness.runner import DEFAULT_DEADLINE_S
+
+    previous = None
+    with contextlib.suppress(HarnessError, OSError, ValueError):
+        previous = read_json(plan.results_dir / "latest.json", what="previous results")
+    params = {spec.name: spec.params(quick=plan.quick, overrides={
+        k: v for k, v in plan.overrides.items() if k in spec.full}) for spec in plan.specs}
+    expected = expected_durations(previous, params)
+    rows = []
+    for spec, repeat_index in [(s, r) for r in range(plan.repeat) for s in plan.specs]:
+        label = f"{spec.name} #{repeat_index}" if plan.repeat > 1 else spec.name
+        deadline = plan.timeout_s or float(params[spec.name].get("deadline_s",
+                                                                 DEFAULT_DEADLINE_S))
+        seconds = expected.get(spec.name)
+        rows.append((label, seconds if seconds is not None else deadline, seconds is None))
+    return LiveView(rows)
+
+
 @contextlib.contextmanager
-def _progress(console: Console, total: int) -> Any:
-    if not console.is_terminal:
+def _live(console: Console, plan: RunPlan, enabled: bool) -> Any:
+    """The live view on a terminal (None elsewhere or when disabled)."""
+    if not enabled or not console.is_terminal:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.live import Live
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                        console=console, transient=True)
-    with progress:
-        yield progress, progress.add_task("starting", total=total)
+    from harness.live import REFRESH_PER_SECOND
+
+    view = _live_view(plan)
+    with Live(view, console=console, refresh_per_second=REFRESH_PER_SECOND,
+              transient=False, redirect_stdout=False, redirect_stderr=False):
+        yield view
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -325,16 +351,17 @@ def execute(args: argparse.Namespace) -> int:
     plan = plan_run(args)
     err = _console(stderr=True)
     out = err if args.json else _console(stderr=False)
-    attempts = len(plan.specs) * plan.repeat
-    with _progress(err, attempts) as bar:
+    with _live(err, plan, not args.no_live) as view:
+        started = {"index": -1}
+
         def on_start(spec: Any, repeat_index: int) -> None:
-            if bar is not None:
-                bar[0].update(bar[1], description=f"{spec.name} #{repeat_index}"
-                              if plan.repeat > 1 else spec.name)
+            started["index"] += 1
+            if view is not None:
+                view.start(started["index"])
 
         def on_done(entry: Mapping[str, Any]) -> None:
-            if bar is not None:
-                bar[0].advance(bar[1])
+            if view is not None:
+                view.finish(started["index"], entry)
             else:
                 err.print(f"{entry['name']}: {entry['status']} "
                           f"({entry['duration_ms'] / 1000:.1f} s)", markup=False,
@@ -347,6 +374,7 @@ def execute(args: argparse.Namespace) -> int:
             overrides=plan.overrides, modules=plan.modules, inject=plan.inject,
             reproduce=lambda spec, r: reproduction(plan, spec.name, r),
             on_start=on_start, on_done=on_done,
+            on_context=view.attach if view is not None else None,
         )
         from harness.soak import heartbeat, soaking
 

@@ -141,3 +141,19 @@ def test_vendored_uplot_is_the_pinned_release() -> None:
         assert f"| `{name}` |" in readme and digest in readme
     assert (VENDOR / "uPlot.iife.min.js").read_text().startswith(
         f"/*! https://github.com/leeoniya/uPlot (v{UPLOT_VERSION}) */")
+
+
+def test_gate_writes_the_run_over_its_baseline_and_links_it_from_its_summary(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    write_json_atomic(Path("latest.json"), timeseries_doc())
+    write_json_atomic(Path("baseline.json"), baseline_v1_doc())
+    code = main(["gate", "--no-defaults", "--results", "latest.json", "--baseline",
+                 "baseline.json", "--threshold", "lost == 0", "--html", "gate.html"])
+    assert code == EXIT_OK
+    assert "Plots of this run over the baseline: [gate.html](gate.html)" in summary.read_text()
+    page = Path("gate.html").read_text(encoding="utf-8")
+    assert "Overlaid: this run and the baseline <code>baseline.json</code>" in page
+    assert "latency · baseline" in [s["label"] for s in _charts(page)[0]["series"]]
