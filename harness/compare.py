@@ -19,7 +19,7 @@ from harness.targets import Target, load_target
 __all__ = ["COMPARE_FIELDS", "compare_rows", "parse_targets", "run_compare"]
 
 COMPARE_FIELDS = ("status", "throughput_cps", "p50_ms", "p99_ms", "lost", "dropped",
-                  "findings", "skipped")
+                  "findings", "skipped", "latency_hdr", "service_hdr")
 """Per target and scenario, in the ``compare`` section's rows."""
 
 
@@ -52,6 +52,9 @@ def _cell(entry: Mapping[str, Any], findings: int) -> dict[str, Any]:
         "dropped": int(metrics.get("dropped") or 0),
         "findings": findings,
         "skipped": skipped,
+        # the histograms, so the HTML report overlays the targets' percentile spectra
+        "latency_hdr": metrics.get("latency_hdr") or None,
+        "service_hdr": metrics.get("service_hdr") or None,
     }
 
 

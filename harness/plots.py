@@ -390,14 +390,17 @@ def _readable(encoded: str | None) -> bool:
 
 def compare_charts(compare: Mapping[str, Any], chart_id: str) -> list[dict[str, Any]]:
     """The comparison section as charts: per scenario and target, P50 and P99 latency (log
-    axis) and delivered chunks/s, as dots (one colour per target)."""
+    axis) and delivered chunks/s, as dots (one colour per target); then per scenario the
+    targets' percentile spectra on one chart, when the compare document carries their
+    histograms (``latency_hdr``/``service_hdr`` in each cell, since schema 2)."""
     targets = [str(t.get("name")) for t in compare.get("targets") or []
                if isinstance(t, Mapping)]
     rows = [r for r in compare.get("rows") or [] if isinstance(r, Mapping)]
     if not targets or not rows:
         return []
-    xs = [float(i) for i in range(len(rows))]
     ticks = [[float(i), str(r.get("scenario"))] for i, r in enumerate(rows)]
+    # each target's dots a little to the side of the scenario's tick, so none hides another
+    offsets = [round((i - (len(targets) - 1) / 2) * 0.14, 3) for i in range(len(targets))]
 
     def cells(field: str, target: str) -> list[float | None]:
         out: list[float | None] = []
@@ -407,29 +410,43 @@ def compare_charts(compare: Mapping[str, Any], chart_id: str) -> list[dict[str, 
             out.append(float(value) if ok and value > 0 else None)
         return out
 
-    latency = []
+    def xs_of(group: int) -> list[float]:
+        return [round(i + offsets[group], 3) for i in range(len(rows))]
+
+    latency_tables, latency = [], []
     for group, target in enumerate(targets):
-        latency.append({"label": f"P99 · {target}", "style": "dots", "group": group,
-                        "values": cells("p99_ms", target)})
-        latency.append({"label": f"P50 · {target}", "style": "dots-hollow", "group": group,
-                        "values": cells("p50_ms", target)})
-    rate = [{"label": target, "style": "dots", "group": group,
-             "values": cells("throughput_cps", target)}
+        latency_tables.append((xs_of(group), [cells("p99_ms", target), cells("p50_ms", target)]))
+        latency += [{"label": f"P99 · {target}", "style": "dots", "group": group},
+                    {"label": f"P50 · {target}", "style": "dots-hollow", "group": group}]
+    rate_tables = [(xs_of(group), [cells("throughput_cps", target)])
+                   for group, target in enumerate(targets)]
+    rate = [{"label": target, "style": "dots", "group": group}
             for group, target in enumerate(targets)]
-    base = {"kind": "dots", "x": {"label": "scenario", "scale": "linear"}, "xs": xs,
-            "bands": [], "faults": [], "events": [], "ticks": ticks}
+    latency_xs = _align(latency_tables, latency)
+    rate_xs = _align(rate_tables, rate)
+    base = {"kind": "dots", "x": {"label": "scenario", "scale": "linear"}, "bands": [],
+            "faults": [], "events": [], "ticks": ticks}
     charts = []
     if any(v is not None for s in latency for v in s["values"]):
-        charts.append({**base, "id": f"{chart_id}-latency",
+        charts.append({**base, "id": f"{chart_id}-latency", "xs": latency_xs,
                        "title": "Comparison: P50 and P99 latency per scenario",
                        "caption": "Filled: P99; hollow: P50. A missing dot: no chunk "
                                   "delivered, or chunks written into a buffer (no latency).",
                        "y": {"label": "ms", "unit": "ms", "log": True}, "series": latency})
     if any(v is not None for s in rate for v in s["values"]):
-        charts.append({**base, "id": f"{chart_id}-rate",
+        charts.append({**base, "id": f"{chart_id}-rate", "xs": rate_xs,
                        "title": "Comparison: delivered chunks/s per scenario",
                        "caption": "Open-loop scenarios deliver at the rate they are offered: "
                                   "a lower dot means chunks dropped, refused or late.",
-                       "y": {"label": "chunks/s", "unit": "/s", "log": False},
+                       "y": {"label": "chunks/s", "unit": "/s", "log": True},
                        "series": rate})
+    for index, row in enumerate(rows):  # the targets' spectra, where the cells carry them
+        name = str(row.get("scenario"))
+        runs = [Run(target, {"aggregates": {name: {
+                    key: _get(row, target, key) for key in ("latency_hdr", "service_hdr")}}})
+                for target in targets]
+        spectrum = spectrum_chart(name, runs, f"{chart_id}-{index + 1}-spectrum")
+        if spectrum is not None:
+            spectrum["title"] = f"Comparison: {name}, percentile spectrum per target"
+            charts.append(spectrum)
     return charts

@@ -160,7 +160,7 @@
       scales.x.log = 10;
       Object.assign(xAxis, tickAxis(spec.ticks));
     } else if (spec.kind === "dots") {
-      var n = spec.xs.length;
+      var n = spec.ticks.length;
       scales.x.range = function () { return [-0.5, n - 0.5]; };
       Object.assign(xAxis, tickAxis(spec.ticks));
     }
@@ -195,6 +195,11 @@
     var data = [spec.xs].concat(spec.series.map(function (s) { return s.values; }));
     var width = Math.max(320, Math.floor(figure.clientWidth || 600) - 8);
     var plot = new uPlot(options(spec, width), data, figure);
+    // a band's lower edge has no legend entry of its own: its line's entry stands for both
+    var entries = plot.root.querySelectorAll(".u-legend .u-series");
+    spec.series.forEach(function (s, i) {
+      if (s.style === "band" && entries[i + 1]) { entries[i + 1].style.display = "none"; }
+    });
     eventLegend(spec, figure);
     figure.setAttribute("data-drawn", "1");
     return plot;

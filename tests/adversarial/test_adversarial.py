@@ -111,7 +111,8 @@ def test_compare_rows_count_findings_per_scenario() -> None:
     rows = compare_rows([doc])
     assert rows == [{"scenario": "s", "stageflow_core": {
         "status": "fail", "throughput_cps": 0.0, "p50_ms": None, "p99_ms": None, "lost": 2,
-        "dropped": 0, "findings": 1, "skipped": []}}]
+        "dropped": 0, "findings": 1, "skipped": [], "latency_hdr": None,
+        "service_hdr": None}}]
 
 
 @pytest.mark.parametrize("text", ["stageflow_core", "a,,b", "a,a"])

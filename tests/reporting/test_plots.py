@@ -117,15 +117,37 @@ def test_compare_charts_show_each_target_per_scenario() -> None:
     latency, rate = compare_charts(compare, "cmp")
     scenarios = [row["scenario"] for row in compare["rows"]]
     assert [label for _x, label in latency["ticks"]] == scenarios
-    p99 = _series(latency, "P99 · stageflow")
-    assert p99[0] == compare["rows"][0]["stageflow"]["p99_ms"]
-    for index, row in enumerate(compare["rows"]):  # no latency (buffer scenarios): no dot
-        if row["stageflow"]["p99_ms"] is None:
-            assert p99[index] is None
-    assert _series(rate, "stageflow_core")[0] == compare["rows"][0]["stageflow_core"][
+    assert [t["name"] for t in compare["targets"]] == ["stageflow_core", "stageflow"]
+
+    def dots(chart: dict[str, Any], label: str) -> dict[float, Any]:
+        return {x: v for x, v in zip(chart["xs"], _series(chart, label), strict=True)
+                if v is not None}
+
+    p99 = dots(latency, "P99 · stageflow")  # the second target: right of each tick
+    expected = {round(i + 0.07, 3): row["stageflow"]["p99_ms"]
+                for i, row in enumerate(compare["rows"]) if row["stageflow"]["p99_ms"]}
+    assert p99 == expected  # no latency (buffer scenarios): no dot
+    assert dots(rate, "stageflow_core")[-0.07] == compare["rows"][0]["stageflow_core"][
         "throughput_cps"]
+    assert rate["y"]["log"] is True
     assert compare_charts({"targets": [], "rows": []}, "cmp") == []
 
 
 def test_the_golden_file_is_committed() -> None:
     assert Path(GOLDEN / "charts.json").is_file()
+
+
+def test_compare_cells_with_histograms_give_the_targets_spectra_on_one_chart() -> None:
+    fast, slow = (encode_histogram(np.arange(1, 201) * MS // k) for k in (4, 1))
+    compare = {"targets": [{"name": "ours"}, {"name": "theirs"}], "rows": [
+        {"scenario": "stream",
+         "ours": {"p50_ms": 25.0, "p99_ms": 50.0, "throughput_cps": 10.0, "latency_hdr": fast},
+         "theirs": {"p50_ms": 100.0, "p99_ms": 198.0, "throughput_cps": 10.0,
+                    "latency_hdr": slow}}]}
+    spectrum = compare_charts(compare, "cmp")[-1]
+    assert spectrum["id"] == "cmp-1-spectrum" and spectrum["kind"] == "spectrum"
+    assert [(s["label"], s["group"]) for s in spectrum["series"]] == [
+        ("latency · ours", 0), ("latency · theirs", 1)]
+    at_p99 = spectrum["xs"].index(100.0)
+    assert _series(spectrum, "latency · theirs")[at_p99] == pytest.approx(198.0, rel=1e-3)
+    assert _series(spectrum, "latency · ours")[at_p99] == pytest.approx(49.5, rel=1e-3)
