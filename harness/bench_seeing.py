@@ -7,9 +7,10 @@
   charts, and the load time in headless Chromium (navigation start to the end of the load
   event, all charts drawn by then) over ``--rounds`` loads: median and maximum. Skipped,
   with the reason, when Chromium is missing.
-- ``live``: the time one redraw of the live view takes while a high_load-sized attempt runs
-  (a trace of 255,000 sends and receipts, 4 queues sampled every ms, 5,000 events), median
-  over the rounds, and the share of one core that costs at
+- ``live``: the CPU time (and wall time) one redraw of the live view takes while a
+  high_load-sized attempt runs (a trace of 255,000 sends and receipts, 4 queues sampled
+  every ms, 5,000 events re-read each time), median over the rounds, and the share of one
+  core that costs at
   :data:`harness.live.REFRESH_PER_SECOND` redraws a second: the time the scenario's thread
   loses to it when the two contend for the GIL.
 
@@ -95,16 +96,73 @@ def live_refresh_cost(rounds: int) -> dict[str, Any]:
     view.start(4)
     view.attach(SimpleNamespace(trace=trace, expectations=expectations))
     console = Console(file=io.StringIO(), force_terminal=True, width=160)
-    times = []
+    times, cpu = [], []
     for _ in range(max(rounds, 1) * 10):
-        started = time.perf_counter_ns()
+        started, started_cpu = time.perf_counter_ns(), time.thread_time_ns()
         console.print(view)
+        cpu.append((time.thread_time_ns() - started_cpu) / 1e6)
         times.append((time.perf_counter_ns() - started) / 1e6)
         view.rows[4].event_index = 0  # re-read the events each time: the worst case
-    median = statistics.median(times)
-    return {"refresh_ms_median": round(median, 3), "refresh_ms_max": round(max(times), 3),
+    median = statistics.median(cpu)
+    return {"refresh_cpu_ms_median": round(median, 3),
+            "refresh_wall_ms_median": round(statistics.median(times), 3),
+            "refresh_wall_ms_max": round(max(times), 3),
             "refresh_per_second": REFRESH_PER_SECOND,
             "share_of_one_core": round(median * REFRESH_PER_SECOND / 1000.0, 5)}
+
+
+def live_ab(rounds: int, rate_cps: float = 200_000.0, duration_s: float = 2.0) -> dict[str, Any]:
+    """high_load's delivered chunks/s with the live view redrawn beside it and without,
+    interleaved in this process (off, on, off, on...), at an offered rate above what the
+    machine delivers, so delivered chunks/s is the capacity the view could take from.
+    Medians, and the median of the per-round ratios (on / off)."""
+    import threading
+
+    from rich.console import Console
+
+    import scenarios  # noqa: F401  (registers the built-in scenarios)
+    from harness.live import REFRESH_PER_SECOND, LiveView
+    from harness.runner import run_scenario
+    from harness.targets import load_target
+    from scenarios.registry import get_scenario
+
+    spec, target = get_scenario("high_load"), load_target("stageflow_core")
+    overrides = {"rate_cps": rate_cps, "duration_s": duration_s}
+
+    def once(live: bool, seed: int) -> float:
+        view = LiveView([("high_load", duration_s, False)])
+        view.start(0)
+        stop = threading.Event()
+        console = Console(file=io.StringIO(), force_terminal=True, width=160)
+
+        def redraw() -> None:
+            while not stop.wait(1.0 / REFRESH_PER_SECOND):
+                console.print(view)
+
+        thread = threading.Thread(target=redraw, daemon=True) if live else None
+        if thread is not None:
+            thread.start()
+        try:
+            entry = run_scenario(spec, target, quick=True, seed=seed, overrides=overrides,
+                                 on_context=view.attach if live else None)
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join()
+        return float(entry["metrics"]["throughput_cps"])
+
+    on, off, ratios = [], [], []
+    for index in range(max(rounds, 1)):
+        without = once(False, index)
+        with_view = once(True, index)
+        off.append(without)
+        on.append(with_view)
+        ratios.append(with_view / without if without else float("nan"))
+    return {"rate_cps": rate_cps, "duration_s": duration_s, "rounds": len(on),
+            "without_cps_median": round(statistics.median(off), 1),
+            "with_cps_median": round(statistics.median(on), 1),
+            "ratio_median": round(statistics.median(ratios), 4),
+            "ratios": [round(r, 4) for r in ratios]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,9 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=Path("results/latest.json"))
     parser.add_argument("--ledger-dir", type=Path, default=Path("."))
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--ab", action="store_true",
+                        help="also run high_load with and without the live view (slow)")
     args = parser.parse_args(argv)
     out = {"report": report_cost(args.results, args.ledger_dir, args.rounds),
            "live": live_refresh_cost(args.rounds)}
+    if args.ab:
+        out["live_ab"] = live_ab(args.rounds)
     print(json.dumps(out, indent=1))
     return 0
 

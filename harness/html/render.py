@@ -141,7 +141,7 @@ def _finding(lines: list[str], entries: Mapping[str, Mapping[str, Any]]) -> str:
     entry = entries.get(ident, {})
     rank = entry.get("severity") or entry.get("priority") or ""
     status = entry.get("status") or ""
-    body = _wrap_reproduction(lines[1:])
+    body = _wrap_reproduction(lines[1:], str(entry.get("reproduction") or ""))
     badges = "".join(f'<span class="badge b-{slug(str(v))}">{html.escape(str(v))}</span>'
                      for v in (rank, status) if v)
     return (f'<details class="finding" id="{html.escape(slug(ident or title))}"><summary>'
@@ -149,11 +149,25 @@ def _finding(lines: list[str], entries: Mapping[str, Mapping[str, Any]]) -> str:
             f"{_md_inline(title)}</summary>{_md(body)}</details>")
 
 
-def _wrap_reproduction(lines: list[str]) -> list[str]:
-    """The ``**Reproduction**`` block (a fenced snippet) as a collapsible ``<details>``."""
+def _wrap_reproduction(lines: list[str], script: str) -> list[str]:
+    """The ``**Reproduction**`` block (a fenced snippet) as a collapsible ``<details>``,
+    open; a script too long for the Markdown report (which points to the ledger) in full,
+    in a closed one."""
     out: list[str] = []
     i = 0
     while i < len(lines):
+        if lines[i].startswith("**Reproduction:** a self-contained") and script:
+            ticks = "```"
+            while ticks in script:
+                ticks += "`"
+            count = script.strip("\n").count("\n") + 1
+            summary = _md_inline(f"Reproduction: a self-contained {count}-line script (save it "
+                                 "and run `python repro.py [MODULE]`: exit 1 while the defect "
+                                 "is present, 0 once fixed)")
+            out += [f'<details class="repro"><summary>{summary}</summary>', "",
+                    f"{ticks}python", script.strip("\n"), ticks, "", "</details>", ""]
+            i += 1
+            continue
         if lines[i] == "**Reproduction**" and i + 2 < len(lines) \
                 and lines[i + 2].startswith("```"):
             fence = re.match(r"^`+", lines[i + 2]).group(0)  # type: ignore[union-attr]

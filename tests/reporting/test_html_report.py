@@ -157,3 +157,18 @@ def test_gate_writes_the_run_over_its_baseline_and_links_it_from_its_summary(
     page = Path("gate.html").read_text(encoding="utf-8")
     assert "Overlaid: this run and the baseline <code>baseline.json</code>" in page
     assert "latency · baseline" in [s["label"] for s in _charts(page)[0]["series"]]
+
+
+def test_a_reproduction_too_long_for_the_markdown_report_is_in_the_html_one_collapsed(
+        golden_dir: Path) -> None:
+    doc = orjson.loads(Path("ledgers/bugs.json").read_bytes())
+    script = "\n".join(["import asyncio", *(f"step_{i} = {i}" for i in range(60)),
+                        "assert step_59 == 58, 'expected 58, observed 59'"])
+    doc["entries"][0]["reproduction"] = script
+    write_json_atomic(Path("ledgers/bugs.json"), doc)
+    markdown = generate(Path("results.json"), Path("ledgers"))
+    page = generate(Path("results.json"), Path("ledgers"), html=True)
+    assert "step_30 = 30" not in markdown  # the Markdown report points to the ledger
+    block = page.split('<details class="repro"><summary>Reproduction: a self-contained '
+                       "62-line script", 1)[1].split("</details>", 1)[0]
+    assert "step_30 = 30" in block and "<pre><code class=\"language-python\">" in block
