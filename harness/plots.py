@@ -300,12 +300,12 @@ def level_charts(name: str, current: Run, baseline: Run | None,
             series += [{"label": f"{short} max", "style": "line", "group": group, "span": True},
                        {"label": f"{short} min", "style": "band", "group": group, "span": True}]
         base_levels = (base.get("levels") or {}) if base is not None else {}
-        for level in names:
+        for group, level in enumerate(names):  # the baseline's: dashed, in the same colour
             if level in base_levels and baseline is not None:
                 tables.append((_seconds(base), [base_levels[level]["max"]]))
                 series.append({"label": f"{level.removeprefix(prefix)} max · "
                                         f"{baseline.label}", "style": "dash",
-                               "group": BASELINE_GROUP, "span": True})
+                               "group": group, "span": True})
         charts.append(_time_chart(
             chart_id, f"{name}: {title} over time",
             f"The highest sample of each {ts['window_ms']:g} ms window as a line, lowest to "
