@@ -43,6 +43,7 @@ __all__ = [
     "scenario_charts",
     "spectrum_chart",
     "spectrum_points",
+    "sweep_charts",
     "throughput_chart",
 ]
 
@@ -449,4 +450,73 @@ def compare_charts(compare: Mapping[str, Any], chart_id: str) -> list[dict[str, 
         if spectrum is not None:
             spectrum["title"] = f"Comparison: {name}, percentile spectrum per target"
             charts.append(spectrum)
+    return charts
+
+
+def _sweep_series(lines: Mapping[str, Sequence[Mapping[str, Any]]], x_name: str,
+                  xs_values: Sequence[Any], path: tuple[str, ...], *, positive: bool,
+                  max_lines: int) -> list[dict[str, Any]]:
+    """One line per entry of ``lines``: the value at ``path`` of the group at each x."""
+    out = []
+    for index, (label, members) in enumerate(list(lines.items())[:max_lines]):
+        values: list[float | None] = []
+        for x in xs_values:
+            hit = next((g for g in members if _get(g, "params", x_name) == x), None)
+            value = _get(hit, *path) if hit is not None else None
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            values.append(float(value) if ok and (value > 0 or not positive) else None)
+        out.append({"label": label, "style": "line", "group": index, "values": values,
+                    "span": True})
+    return out
+
+
+def sweep_charts(sweep: Mapping[str, Any], chart_id: str, *, max_lines: int = 8
+                 ) -> list[dict[str, Any]]:
+    """A sweep document's ``sweep`` section as charts, per target and scenario: pooled P99
+    latency (log axis) and dropped chunks over the first swept parameter that varies, one
+    line per value of the others (at most ``max_lines``). The x axis names the values in
+    order (``dots`` kind), so numbers and names (an overflow policy) read alike."""
+    axes = [a for a in sweep.get("axes") or [] if isinstance(a, Mapping)]
+    pairs: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for group in sweep.get("groups") or []:
+        if isinstance(group, Mapping):
+            pairs.setdefault((str(group.get("target")), str(group.get("scenario"))),
+                             []).append(group)
+    charts: list[dict[str, Any]] = []
+    for number, ((target, scenario), groups) in enumerate(pairs.items()):
+        varying = [a for a in axes if len({repr(_get(g, "params", a["name"])) for g in groups
+                                            if a["name"] in (g.get("params") or {})}) > 1]
+        if not varying:
+            continue
+        x_axis, others = varying[0], varying[1:]
+        xs_values = [v for v in x_axis["values"]
+                     if any(_get(g, "params", x_axis["name"]) == v for g in groups)]
+        lines: dict[str, list[Mapping[str, Any]]] = {}
+        for group in groups:
+            label = " ".join(f"{a['name']}={_get(group, 'params', a['name'])}"
+                             for a in others) or scenario
+            lines.setdefault(label, []).append(group)
+        base = {"kind": "dots", "x": {"label": x_axis["name"], "scale": "linear"},
+                "xs": [float(i) for i in range(len(xs_values))], "bands": [], "faults": [],
+                "events": [], "ticks": [[float(i), str(v)] for i, v in enumerate(xs_values)]}
+
+        where = f"{scenario} on {target}"
+        latency = _sweep_series(lines, x_axis["name"], xs_values, ("metrics", "latency_ms", "p99"),
+                                positive=True, max_lines=max_lines)
+        if any(v is not None for s in latency for v in s["values"]):
+            charts.append({**base, "id": f"{chart_id}{number}-p99",
+                           "title": f"Sweep: P99 latency of {where}",
+                           "caption": f"Over {x_axis['name']}, pooled over seeds (merged "
+                                      "histograms); one line per value of the other "
+                                      "swept parameters.",
+                           "y": {"label": "ms", "unit": "ms", "log": True},
+                           "series": latency})
+        dropped = _sweep_series(lines, x_axis["name"], xs_values, ("metrics", "dropped"),
+                                positive=False, max_lines=max_lines)
+        if any(v for s in dropped for v in s["values"]):
+            charts.append({**base, "id": f"{chart_id}{number}-dropped",
+                           "title": f"Sweep: dropped chunks of {where}",
+                           "caption": f"Over {x_axis['name']}, summed over seeds.",
+                           "y": {"label": "chunks", "unit": "", "log": False},
+                           "series": dropped})
     return charts

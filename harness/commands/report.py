@@ -134,9 +134,15 @@ def generate(results_path: Path, ledger_dir: Path, compare: Path | None = None, 
         overlay = Run("baseline", baseline_doc, baseline=True,
                       source=display_path(Path(baseline)))
         sources.append(SourceFile(overlay.source, baseline_raw))
+    sweep_path = Path(results_path).parent / "sweep-latest.json"  # what `sweep` writes
+    sweep_doc = None
+    if sweep_path.exists():
+        sweep_raw, sweep_doc = _read_results(sweep_path, "sweep file", "")
+        sources.append(SourceFile(display_path(sweep_path), sweep_raw))
     return build_html_report(results, entries, dx_scores=dx_scores, sources=sources,
                              comparison=comparison, baseline=overlay,
-                             results_label=display_path(results_path))
+                             results_label=display_path(results_path), sweep=sweep_doc,
+                             sweep_label=display_path(sweep_path))
 
 
 def execute(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from markdown_it import MarkdownIt
 
-from harness.plots import Run, compare_charts, missing_plots, scenario_charts
+from harness.plots import Run, compare_charts, missing_plots, scenario_charts, sweep_charts
 from harness.report import Comparison, SourceFile, report_header, report_sections
 
 __all__ = ["UPLOT_FILES", "UPLOT_VERSION", "build_html_report", "slug"]
@@ -131,6 +131,39 @@ def _compare(body: list[str], results: Mapping[str, Any], comparison: Comparison
     return figures + _md(body)
 
 
+def _sweep(sweep_doc: Mapping[str, Any], source: str, charts: list[dict[str, Any]]) -> str:
+    """The sweep section: the best pooled cell under the SLO, the charts over the swept
+    parameters and a table of every pooled cell (docs/sweeps.md)."""
+    from harness.commands.sweep import best_line
+    from harness.sweep.document import describe_params
+
+    sweep = sweep_doc["sweep"]
+    mine = sweep_charts(sweep, "sw")
+    charts.extend(mine)
+    lines = [f"From `{source}` (run `{sweep_doc.get('run_id')}`, "
+             f"`{sweep_doc.get('command')}`): {len(sweep.get('cells') or [])} cells on "
+             f"{sweep['executor']['kind']} in {sweep.get('wall_s', 0):.1f} s.", ""]
+    best = best_line(sweep_doc)
+    if best:
+        lines += [best, ""]
+    lines += ["| target | scenario | params | seeds | status | P99 ms | dropped | chunks/s | SLO |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for group in sweep.get("groups") or []:
+        metrics = group["metrics"]
+        latency = metrics["latency_ms"]
+        p99 = format(latency["p99"], ".4g") if latency["count"] else "-"
+        met = {True: "met", False: "not met", None: ""}[group["slo"]["met"]]
+        if group["index"] == sweep["slo"]["best"]:
+            met = "**best**"
+        lines.append(f"| {group['target']} | {group['scenario']} | "
+                     f"`{describe_params(group['params'])}` | {len(group['seeds'])} | "
+                     f"{group['status']} | {p99} | "
+                     f"{metrics['dropped']} | {metrics['throughput_cps']:,.0f} | {met} |")
+    figures = ('<div class="charts">' + "".join(_figure(c) for c in mine) + "</div>"
+               if mine else "")
+    return figures + _md(lines)
+
+
 _ENTRY = re.compile(r"^#### (?P<id>[A-Z]+-\d+): (?P<title>.*)$")
 
 
@@ -224,12 +257,15 @@ def build_html_report(
     comparison: Comparison | None = None,
     baseline: Run | None = None,
     results_label: str = "the results",
+    sweep: Mapping[str, Any] | None = None,
+    sweep_label: str = "the sweep",
 ) -> str:
     """The HTML report: a pure function of its arguments.
 
     The arguments are :func:`harness.report.build_report`'s, plus ``baseline`` (a run to
-    overlay on every chart) and ``results_label`` (how the results file is named where the
-    report says which plots it cannot draw).
+    overlay on every chart), ``results_label`` (how the results file is named where the
+    report says which plots it cannot draw) and ``sweep`` (a document written by
+    ``stageflow-stress sweep``, shown in a last section, named ``sweep_label``).
     """
     charts: list[dict[str, Any]] = []
     header = report_header(results)
@@ -251,6 +287,10 @@ def build_html_report(
         else:
             content = _md(rest)
         body.append(f'<section id="{anchor}"><h2>{html.escape(heading)}</h2>\n{content}'
+                    "</section>")
+    if sweep is not None and isinstance(sweep.get("sweep"), Mapping):
+        toc.append('<a href="#sweep">Sweep</a>')
+        body.append(f'<section id="sweep"><h2>Sweep</h2>\n{_sweep(sweep, sweep_label, charts)}'
                     "</section>")
     data = orjson.dumps(charts, option=orjson.OPT_SORT_KEYS).decode("utf-8")
     return "\n".join([

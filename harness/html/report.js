@@ -168,7 +168,8 @@
     var yAxis = {label: spec.y.label, size: 60, grid: grid,
                  values: function (u, splits) { return splits.map(tickText); }};
     var series = [{
-      label: spec.kind === "spectrum" ? "percentile" : spec.kind === "dots" ? "scenario" : "s",
+      label: spec.kind === "spectrum" ? "percentile"
+        : spec.kind === "dots" ? (spec.x.label || "scenario") : "s",
       value: function (u, v) {
         if (spec.kind === "spectrum") { return percentileOf(v); }
         if (spec.kind === "dots") {
