@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 
 $(STAMP): $(BIN)/python pyproject.toml requirements.lock
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,peer,ray,targets]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev,peer,ray,targets,pipecat]"
 	$(BIN)/python -m pip install --quiet --no-deps -c requirements.lock livekit-agents
 	touch $(STAMP)
 

@@ -70,3 +70,13 @@ def test_a_user_stage_that_raises_is_a_finding_naming_the_stage() -> None:
     assert verdicts["shutdown_within_deadline"]["passed"]
     detail = verdicts["no_stage_error"]["detail"]
     assert "stage 'tts' raised ValueError: voice not found" in detail
+
+
+def test_a_real_pipecat_pipeline_runs_the_voice_suite_and_ends_in_time() -> None:
+    pytest.importorskip("pipecat", reason="the pipecat extra is not installed")
+    target = load_target("pipecat")
+    assert target.version == "1.14.0"
+    entry = run_scenario(get_scenario("voice_shutdown"), target, quick=True, seed=1)
+    verdicts = _verdicts(entry)
+    assert verdicts["shutdown_within_deadline"]["passed"], verdicts
+    assert entry["metrics"]["notes"]["ticks_with_bot_audio_before_hang_up"] > 0
