@@ -17,6 +17,9 @@ Benchmarks (``--only`` takes these names):
   audio-seconds processed per wall second ("x real time").
 - ``recorder``: cost per sample of the trace (``mocks.trace.Trace.sent``/``.received``)
   and of the metrics recorder (``harness.metrics``), in ns per sample.
+- ``pipeline``: items/s through a ``Pipeline`` of 3 pass-through stages (edges of 100,
+  ``block``) vs the same chain written by hand with ``asyncio.Queue(100)`` and one task per
+  stage: the cost of the stage loop (statistics, interruption epochs, end of stream).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ __all__ = [
     "run_bench",
 ]
 
-BENCHMARKS = ("queue_single", "queue_batch", "buffer", "recorder")
+BENCHMARKS = ("queue_single", "queue_batch", "buffer", "recorder", "pipeline")
 BENCH_FORMAT_VERSION = 1
 QUEUE_SIZE = 100
 BATCH = 32
@@ -52,6 +55,7 @@ SAMPLE_RATE = 48_000
 CHANNELS = 2
 CHUNK_MS = 20
 READ_MS = 10
+PIPELINE_STAGES = 3
 
 
 @dataclass(frozen=True)
@@ -321,6 +325,82 @@ def _metrics_recorder() -> tuple[str, Callable[[], Any]] | None:
     return None
 
 
+# --- pipeline workloads ----------------------------------------------------------------
+
+async def _pass(item: Any) -> Any:
+    return item
+
+
+async def _through_pipeline(module: Any, n: int) -> int:
+    """``n`` items through a ``Pipeline`` of pass-through stages; elapsed ns."""
+    stages = [module.Stage(f"s{k}", _pass, max_size=QUEUE_SIZE)
+              for k in range(PIPELINE_STAGES)]
+    pipeline = module.Pipeline(stages, output_size=QUEUE_SIZE)
+    start = time.perf_counter_ns()
+    pipeline.start()
+
+    async def feed() -> None:
+        put = pipeline.put
+        for i in range(1, n + 1):
+            await put(i)
+        await pipeline.close(timeout=60)
+
+    async def drain() -> None:
+        get = pipeline.get
+        while await get() is not None:
+            pass
+
+    await asyncio.gather(feed(), drain())
+    return time.perf_counter_ns() - start
+
+
+async def _through_asyncio_chain(n: int) -> int:
+    """The same chain by hand: ``asyncio.Queue``s, one task per stage, None ends it."""
+    queues: list[asyncio.Queue[Any]] = [asyncio.Queue(QUEUE_SIZE)
+                                        for _ in range(PIPELINE_STAGES + 1)]
+
+    async def stage(inbox: asyncio.Queue[Any], outbox: asyncio.Queue[Any]) -> None:
+        while True:
+            item = await inbox.get()
+            if item is None:
+                await outbox.put(None)
+                return
+            await outbox.put(await _pass(item))
+
+    start = time.perf_counter_ns()
+    tasks = [asyncio.ensure_future(stage(queues[k], queues[k + 1]))
+             for k in range(PIPELINE_STAGES)]
+
+    async def feed() -> None:
+        put = queues[0].put
+        for i in range(1, n + 1):
+            await put(i)
+        await put(None)
+
+    async def drain() -> None:
+        get = queues[-1].get
+        while await get() is not None:
+            pass
+
+    await asyncio.gather(feed(), drain(), *tasks)
+    return time.perf_counter_ns() - start
+
+
+def _pipeline_contenders(ours: Target, runner: asyncio.Runner) -> list[Contender]:
+    module = getattr(ours, "module", None)
+    if not hasattr(module, "Pipeline") or not hasattr(module, "Stage"):
+        raise CapabilityMissing("pipeline", ours.name)
+    return [
+        Contender(key="pipeline.ours", benchmark="pipeline",
+                  label=f"Pipeline, {PIPELINE_STAGES} stages ({ours.name})", unit="items/s",
+                  run=lambda n: runner.run(_through_pipeline(module, n)), start_n=256),
+        Contender(key="pipeline.asyncio", benchmark="pipeline",
+                  label=f"asyncio.Queue chain by hand, {PIPELINE_STAGES} stages",
+                  unit="items/s", run=lambda n: runner.run(_through_asyncio_chain(n)),
+                  start_n=256),
+    ]
+
+
 # --- assembly -------------------------------------------------------------------------
 
 def _goals() -> list[Goal]:
@@ -338,6 +418,8 @@ def _goals() -> list[Goal]:
         Goal("recorder", "Trace.sent cost", "recorder.trace_sent", None, "<=", 1000.0),
         Goal("recorder", "Trace.received cost", "recorder.trace_received", None, "<=", 1000.0),
         Goal("recorder", "metrics recorder cost", "recorder.metrics_record", None, "<=", 1000.0),
+        Goal("pipeline", "Pipeline stage loop vs asyncio.Queue chain by hand", "pipeline.ours",
+             "pipeline.asyncio", ">=", 0.75),
     ]
 
 
@@ -373,6 +455,8 @@ def _build(
         return contenders
     if benchmark == "recorder":
         return _recorder_contenders()
+    if benchmark == "pipeline":
+        return _pipeline_contenders(ours, runner)
     raise HarnessError(f"unknown benchmark {benchmark!r}; known: {', '.join(BENCHMARKS)}")
 
 

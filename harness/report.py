@@ -512,6 +512,7 @@ def _performance(results: Mapping[str, Any]) -> list[str]:
     lines = ["## Performance Analysis", "", *_throughput(scenarios, reference, repeated)]
 
     lines += _percentiles(scenarios, repeated)
+    lines += _voice(scenarios, repeated)
     lines += _memory(scenarios, repeated)
     lines += _service_levels(scenarios, repeated)
     lines += _levels(scenarios, repeated)
@@ -567,6 +568,39 @@ def _percentiles(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list
         for line in missing:
             lines += [line, ""]
     return lines
+
+
+_VOICE_MEASURES = (
+    ("v2v_ms", "voice-to-voice"), ("services_ms", "services' own delays"),
+    ("vad_ms", "VAD end of speech"), ("stt_ms", "STT final"), ("llm_ttft_ms", "LLM first token"),
+    ("tts_ttfb_ms", "TTS first audio"), ("hops_ms", "pipeline hops"),
+    ("playout_wait_ms", "playout wait"), ("response_ms", "barge-in response"),
+    ("glitch_ms_per_turn", "glitches per reply"),
+)
+
+
+def _voice(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]:
+    """The voice numbers (docs/pipelines.md, "Reading the voice numbers") of the scenarios
+    that measured them."""
+    rows = []
+    for s in scenarios:
+        notes = _get(s, "metrics", "notes")
+        if not isinstance(notes, Mapping):
+            continue
+        for key, label in _VOICE_MEASURES:
+            stats = notes.get(key)
+            if isinstance(stats, Mapping) and stats.get("count"):
+                rows.append((_label(s, repeated), label, _count(stats.get("count")),
+                             *(_ms(stats.get(p)) for p in ("p50", "p95", "p99", "max"))))
+    if not rows:
+        return []
+    return ["### Voice", "",
+            "Per turn of the voice scenarios, in milliseconds: voice-to-voice is the user's "
+            "stop to the first bot audio heard; it splits into the services' own delays, the "
+            "pipeline's hops and the playout wait; barge-in response is the VAD hearing the "
+            "user over the bot to the speaker's first silent tick (docs/pipelines.md).", "",
+            *_table(("Scenario", "Measure", "Samples", "P50", "P95", "P99", "Max"), rows,
+                    "llrrrrr"), ""]
 
 
 def _memory(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]:

@@ -234,12 +234,18 @@ class VadModel(_Model):
         return bool(np.sqrt(np.mean(samples * samples)) > self.threshold)
 
     async def detect(self, pcm: bytes) -> str | None:
-        """Feed one chunk; ``"start"``, ``"stop"`` or None (see the class docstring)."""
+        """Feed one chunk; ``"start"``, ``"stop"`` or None (see the class docstring).
+
+        The events' ``took_ms`` is the whole call: the delay and the energy measurement."""
+        started = time.perf_counter_ns()
         await self._enter()
-        took = await self._wait(self.delay.draw(self.rng)) if self.delay.median_ms else 0.0
+        if self.delay.median_ms:
+            await self._wait(self.delay.draw(self.rng))
         ms = len(pcm) / 2 / self.sample_rate * 1000.0
         self.position_ms += ms
-        if self.is_speech(pcm):
+        speech = self.is_speech(pcm)
+        took = (time.perf_counter_ns() - started) / 1e6
+        if speech:
             self._speech_ms += ms
             self._silence_ms = 0.0
             if not self.speaking and self._speech_ms >= self.start_ms:
@@ -391,11 +397,13 @@ class TtsModel(_Model):
         for k in range(chunks):
             if k and k % per_burst == 0:
                 await self._wait(per_burst * self.chunk_ms / self.speed)
+            chunk = self._chunk()
             if k == 0 and first:
                 self._event("first_audio", took_ms=(time.perf_counter_ns() - started) / 1e6,
                             start_ns=started)
             self.audio_ms += self.chunk_ms
-            yield self._chunk()
+            yield chunk
+            await asyncio.sleep(0)  # chunks arrive one by one, as from a network stream
         tail = (chunks % per_burst or per_burst) * self.chunk_ms / self.speed
         await self._wait(tail)  # the last burst's synthesis time
 

@@ -9,6 +9,7 @@ from scenarios._voice import (
     make_services,
     percentiles,
     plan_turns,
+    record_barge_in_latency,
     session,
     voice_params,
 )
@@ -49,6 +50,7 @@ async def voice_barge_in(ctx: ScenarioContext) -> None:
     judge_common(ctx, sess)
     judge_stage_errors(ctx, sess)
     spoken_over = [r for r in rows if r["bot_was_speaking"]]
+    record_barge_in_latency(ctx, spoken_over)
     ctx.note("barge_ins_planned", sum(1 for t in plan if t.barge_in))
     ctx.note("barge_ins_over_speech", len(spoken_over))
     ctx.note("response_ms", percentiles([r["response_ms"] for r in spoken_over]))

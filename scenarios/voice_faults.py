@@ -12,6 +12,7 @@ from scenarios._voice import (
     make_services,
     percentiles,
     plan_turns,
+    record_latency,
     session,
     voice_params,
     voice_to_voice,
@@ -53,6 +54,7 @@ async def voice_slow_tts(ctx: ScenarioContext) -> None:
     judge_common(ctx, sess)
     judge_stage_errors(ctx, sess)
     rows = voice_to_voice(ctx, sess)
+    record_latency(ctx, rows)
     lost = glitches(sess, rows, reply_ms=p["reply_tokens"] * p["ms_per_token"],
                     playout_ms=p["playout_ms"])
     ctx.note("glitch_ms_per_turn", percentiles(lost))
@@ -82,6 +84,7 @@ async def voice_stalled_stt(ctx: ScenarioContext) -> None:
     last = max(t.start_ms + t.speech_ms for t in plan)
     sess = await session(ctx, make_services(ctx, faults=faults), plan,
                          tail_ms=max(0.0, p["session_ms"] - last))
+    record_latency(ctx, voice_to_voice(ctx, sess))
     judge_common(ctx, sess)
     judge_stage_errors(ctx, sess)
     ctx.note("close_report", sess.close_report)

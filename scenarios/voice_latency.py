@@ -54,6 +54,9 @@ async def voice_latency(ctx: ScenarioContext) -> None:
     for key in ("v2v_ms", "services_ms", "vad_ms", "stt_ms", "llm_ttft_ms", "tts_ttfb_ms",
                 "hops_ms", "playout_wait_ms"):
         ctx.note(key, percentiles([r[key] for r in rows if key in r]))
+    edges = sorted({k for r in rows for k in r if k.startswith("hop.")})
+    ctx.note("hops_by_edge", {k[4:-3]: percentiles([r[k] for r in rows if k in r])
+                              for k in edges})
     hops = percentiles([r["hops_ms"] for r in rows if "hops_ms" in r])
     if hops is not None:
         ctx.expect("pipeline_hops_bounded", hops["p99"] <= p["hops_limit_ms"],

@@ -7,8 +7,10 @@ from scenarios._voice import (
     judge_stage_errors,
     make_services,
     plan_turns,
+    record_latency,
     session,
     voice_params,
+    voice_to_voice,
 )
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
@@ -43,6 +45,7 @@ async def voice_shutdown(ctx: ScenarioContext) -> None:
     ctx.note("ticks_with_bot_audio_before_hang_up", heard)
     if heard == 0:
         ctx.invalid("the bot had not started speaking when the session was closed")
+    record_latency(ctx, voice_to_voice(ctx, sess))
     judge_common(ctx, sess)
     judge_stage_errors(ctx, sess)
     ctx.note("close_report", sess.close_report)
