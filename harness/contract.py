@@ -159,6 +159,17 @@ CLAUSES: dict[str, Clause] = {
         Clause("functions.validates_input",
                "the module's functions refuse bad arguments (zero channels, negative sizes)",
                (True, False), True),
+        Clause("pipeline.close_deadline",
+               "closing a running pipeline ends within the deadline the caller gives, "
+               "whatever a stage is doing (work in flight is cancelled)",
+               (True, False), True),
+        Clause("pipeline.barge_in",
+               "what an interruption does to the bot audio on its way to the speaker: "
+               "discards all of it, or still plays the chunk being written",
+               ("discard_all", "play_current_write"), "discard_all"),
+        Clause("pipeline.bounded_edges",
+               "the queues between stages are bounded, so a slow stage cannot grow memory",
+               (True, False), True),
         Clause("events.emitter_failures",
                "what happens when the event emitter raises: isolated and counted/logged, or "
                "isolated silently",

@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 COMPONENTS = ("ChunkQueue", "StreamingBuffer", "AudioChunk", "BackpressureMonitor",
-              "StreamingAudioDuplex", "calculate_audio_duration_ms")
+              "StreamingAudioDuplex", "calculate_audio_duration_ms", "Pipeline")
 """The components the built-in checks name (a key may name another)."""
 
 
@@ -159,6 +159,11 @@ PROPERTIES: dict[str, Property] = {
         "an event reports something that did not happen",
         "each event the target emits reports what happened, once: one stream.queue_closed "
         "per queue, stream.buffer_recovered only when audio is there again", "low"),
+    "silenced": Property(
+        "the speaker keeps playing after an interruption",
+        "an interruption (barge-in) silences the speaker within one playout chunk of the "
+        "moment it is decided: the bot audio on its way to the speaker is discarded",
+        "medium"),
 }
 """Property name -> its words. The fuzz machines and the invariants use these names."""
 
@@ -204,6 +209,9 @@ OPERATIONS: dict[str, str] = {
     "close (again)": "a second ChunkQueue.close()",
     "read (empty, nothing asked)": "a read of less than one frame from an empty buffer",
     "clear (accounting)": "what StreamingBuffer.stats counts after clear()",
+    "close (under load)": "closing a voice pipeline while a reply is in flight",
+    "interrupt (bot speaking)": "a barge-in while the bot is speaking",
+    "edges": "the queues between a pipeline's stages",
 }
 """Operation string -> what it means. Built from the fuzz machines' and the invariants'
 use: a call, and in brackets the situation that matters."""
@@ -383,6 +391,11 @@ def clause_of(key: DefectKey, *, detail: str = "") -> tuple[Level, str | None, A
             return recommended, "buffer.event_payloads", "ours"
         if prop == "bad_input_refused" and operation.startswith("add_chunk"):
             return recommended, "buffer.validates_chunks", True
+    if component == "Pipeline":
+        if prop == "no_hang" and operation.startswith("close"):
+            return declared, "pipeline.close_deadline", True
+        if prop == "silenced":
+            return declared, "pipeline.barge_in", "discard_all"
     if prop == "config_refused":
         if "'made'" in detail and "allowed ['made']" in detail:
             return universal, None, None  # a valid configuration refused

@@ -22,11 +22,25 @@ import time
 import warnings
 from typing import Any
 
+from harness.contract import Declaration, Semantics
 from harness.errors import HarnessError
 
-__all__ = ["pipecat_factory", "pipecat_version"]
+__all__ = ["PIPECAT_SEMANTICS", "pipecat_factory", "pipecat_version"]
 
 _HINT = "install the pipecat extra: pip install '.[pipecat]'"
+
+PIPECAT_SEMANTICS = Semantics([
+    Declaration("pipeline.barge_in", "play_current_write",
+                where="pipecat/transports/base_output.py, MediaSender.handle_interruptions",
+                quote="Keep the audio task running but drain all interruptible frames, so ... "
+                      "the frame being written and the pending uninterruptible ones are ... "
+                      "still delivered."),
+    Declaration("pipeline.close_deadline", True,
+                where="pipecat/pipeline/worker.py, PipelineWorker.__init__",
+                quote="cancel_timeout_secs: Timeout (in seconds) to wait for cancellation to "
+                      "happen cleanly."),
+])
+"""What Pipecat says about the clauses the voice scenarios judge (its own words)."""
 
 
 def pipecat_version() -> str:
@@ -259,7 +273,10 @@ class PipecatVoicePipeline:
             Pipeline(self._processors),
             params=PipelineParams(audio_in_sample_rate=rate, audio_out_sample_rate=rate),
             idle_timeout_secs=None, enable_rtvi=False, enable_turn_tracking=False,
-            check_dangling_tasks=False)
+            check_dangling_tasks=False,
+            # Pipecat waits this long for a clean cancel, then forces it: leave room for the
+            # forced part inside the deadline close() will be given.
+            cancel_timeout_secs=max(0.1, float(getattr(config, "close_timeout_s", 1.0)) - 0.2))
         self._runner = WorkerRunner(handle_sigint=False)
         self._errors: list[dict[str, str]] = []
 

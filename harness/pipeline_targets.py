@@ -51,6 +51,8 @@ class VoiceConfig:
     """Input frames are this long (the microphone's period)."""
     playout_ms: float = 20.0
     """The playout clock reads this much per tick."""
+    close_timeout_s: float = 1.0
+    """The deadline ``close`` will be given (a target may configure its own with it)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -261,14 +263,18 @@ class PipelineTarget:
     closed_errors: tuple[type[BaseException], ...] = ()
     parts = frozenset({"pipeline"})
 
-    def __init__(self, *, name: str, version: str, factory: PipelineFactory) -> None:
+    def __init__(self, *, name: str, version: str, factory: PipelineFactory,
+                 semantics: Any = None) -> None:
         import asyncio
 
+        from harness.contract import Semantics
         from harness.targets import Capabilities
 
         self.name = name
         self.version = version
         self.capabilities = Capabilities(pipeline=True)
+        self.semantics = semantics if semantics is not None else Semantics()
+        """What the pipeline declares (``pipeline.*`` clauses), for judging its findings."""
         self.full_errors: tuple[type[BaseException], ...] = (asyncio.QueueFull,)
         self.make_voice_pipeline = factory
 
@@ -291,7 +297,8 @@ class PipelineTarget:
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version,
-                "capabilities": self.capabilities.as_dict()}
+                "capabilities": self.capabilities.as_dict(),
+                "semantics": self.semantics.as_list()}
 
 
 def load_pipeline_target(spec: str) -> PipelineTarget:
@@ -301,12 +308,13 @@ def load_pipeline_target(spec: str) -> PipelineTarget:
         factory cannot be loaded or builds something without the protocol's methods.
     """
     if spec == "pipecat":
-        from harness.pipecat_target import pipecat_factory, pipecat_version
+        from harness.pipecat_target import PIPECAT_SEMANTICS, pipecat_factory, pipecat_version
 
         return PipelineTarget(name="pipecat", version=pipecat_version(),
-                              factory=pipecat_factory())
+                              factory=pipecat_factory(), semantics=PIPECAT_SEMANTICS)
     user = spec.removeprefix("pipeline:")
     factory = load_pipeline_factory(user)
     module = importlib.import_module(user.partition(":")[0])
     version = str(getattr(module, "__version__", "unknown"))
-    return PipelineTarget(name=spec, version=version, factory=factory)
+    return PipelineTarget(name=spec, version=version, factory=factory,
+                          semantics=getattr(module, "SEMANTICS", None))

@@ -243,8 +243,10 @@ def _config(p: Any) -> Any:
         sample_rate: int
         chunk_ms: float
         playout_ms: float
+        close_timeout_s: float
 
-    return Config(int(p["sample_rate"]), float(p["chunk_ms"]), float(p["playout_ms"]))
+    return Config(int(p["sample_rate"]), float(p["chunk_ms"]), float(p["playout_ms"]),
+                  float(p["close_timeout_s"]))
 
 
 # -- analyses ------------------------------------------------------------------------------
@@ -413,7 +415,7 @@ def judge_common(ctx: ScenarioContext, sess: Session) -> None:
     ctx.expect("shutdown_within_deadline", sess.close_ms <= limit_ms and not abandoned,
                f"close took {sess.close_ms:.1f} ms (deadline {p['close_timeout_s']:g} s + 50 ms "
                f"slack); abandoned stages: {abandoned or 'none'}",
-               hypotheses=("H5",))
+               hypotheses=("H5",), defects=[("Pipeline", "close (under load)", "no_hang")])
     ctx.note("close_ms", round(sess.close_ms, 3))
     stats = sess.stats
     dropped = {k: int(v) for k, v in (stats.get("dropped") or {}).items()}
@@ -422,13 +424,14 @@ def judge_common(ctx: ScenarioContext, sess: Session) -> None:
     if "dropped" in stats:
         ctx.expect("drops_reported", len(events) == total,
                    f"{total} items dropped by the edges ({dropped}), "
-                   f"{len(events)} stream.chunk_dropped events", hypotheses=("H5",))
+                   f"{len(events)} stream.chunk_dropped events", hypotheses=("H5",),
+                   defects=[("Pipeline", "edges", "no_silent_drop")])
     peaks, bounds = stats.get("peaks") or {}, stats.get("bounds") or {}
     over = {k: (peaks[k], bounds[k]) for k in peaks if k in bounds and peaks[k] > bounds[k]}
     if bounds:
         ctx.expect("edges_bounded", not over,
                    f"edges over their bound (peak, bound): {over or 'none'}",
-                   hypotheses=("H1",))
+                   hypotheses=("H1",), defects=[("Pipeline", "edges", "bounds")])
     ctx.note("dropped", dropped)
     ctx.note("peaks", peaks)
     if sess.feed_errors:

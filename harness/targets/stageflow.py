@@ -109,6 +109,16 @@ STAGEFLOW_CORE_SEMANTICS = Semantics([
     Declaration("events.emitter_failures", "visible", where="stageflow_core/events.py",
                 quote="An exception raised by the emitter is caught, counted in "
                       ":attr:`errors` and logged once"),
+    Declaration("pipeline.close_deadline", True,
+                where="stageflow_core/pipeline.py, module docstring (Shutdown)",
+                quote="It returns within ``timeout`` (plus scheduling), whatever the stages do"),
+    Declaration("pipeline.barge_in", "discard_all",
+                where="stageflow_core/pipeline.py, module docstring (Interruption)",
+                quote="flushes every edge from a stage onwards and the output queue, clears "
+                      "the playout buffer"),
+    Declaration("pipeline.bounded_edges", True,
+                where="stageflow_core/pipeline.py, module docstring (Bounded)",
+                quote="Every edge holds at most its ``max_size`` items"),
 ])
 """This project's library, from its docstrings (docs/architecture.md for the events)."""
 

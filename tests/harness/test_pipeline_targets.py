@@ -80,3 +80,42 @@ def test_a_real_pipecat_pipeline_runs_the_voice_suite_and_ends_in_time() -> None
     verdicts = _verdicts(entry)
     assert verdicts["shutdown_within_deadline"]["passed"], verdicts
     assert entry["metrics"]["notes"]["ticks_with_bot_audio_before_hang_up"] > 0
+
+
+@pytest.mark.parametrize(("semantics", "verdict"), [
+    ("pipecat", "withdrawn"),   # declares the chunk being written is still played
+    ("ours", "bug"),            # declares every queued chunk is discarded
+    ("none", "improvement"),    # silent: our recommendation only
+])
+def test_a_slow_barge_in_is_judged_by_what_the_pipeline_declares(semantics: str,
+                                                                  verdict: str) -> None:
+    from harness.contract import Semantics
+    from harness.defects import DefectKey, judge
+    from harness.pipecat_target import PIPECAT_SEMANTICS
+    from harness.targets import BUILTIN_SEMANTICS
+
+    declared = {"pipecat": PIPECAT_SEMANTICS, "ours": BUILTIN_SEMANTICS["stageflow_core"],
+                "none": Semantics()}[semantics]
+    key = DefectKey("Pipeline", "interrupt (bot speaking)", "silenced")
+    assert judge(key, declared).verdict == verdict
+
+
+def test_edges_over_their_bound_are_a_bug_whatever_is_declared() -> None:
+    from harness.defects import DefectKey, judge
+
+    assert judge(DefectKey("Pipeline", "edges", "bounds")).verdict == "bug"
+
+
+def test_pipecats_declarations_are_quoted_from_its_own_files() -> None:
+    pytest.importorskip("pipecat", reason="the pipecat extra is not installed")
+    import importlib.util
+    from pathlib import Path
+
+    from harness.pipecat_target import PIPECAT_SEMANTICS
+
+    root = Path(next(iter(importlib.util.find_spec("pipecat").submodule_search_locations)))
+    for clause in PIPECAT_SEMANTICS:
+        decl = PIPECAT_SEMANTICS[clause]
+        text = " ".join((root.parent / decl.where.split(",")[0]).read_text().split())
+        for fragment in decl.quote.split(" ... "):
+            assert " ".join(fragment.split()) in text, (clause, fragment)
