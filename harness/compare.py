@@ -42,7 +42,8 @@ def _cell(entry: Mapping[str, Any], findings: int) -> dict[str, Any]:
     metrics = entry.get("metrics") or {}
     latency = metrics.get("latency_ms") or {}
     counted = bool(latency.get("count"))
-    skipped = [s.get("capability") for s in entry.get("skipped") or [] if isinstance(s, dict)]
+    skipped = [s.get("capability") or s.get("part") for s in entry.get("skipped") or []
+               if isinstance(s, dict)]
     return {
         "status": entry["status"],
         "throughput_cps": round(float(metrics.get("throughput_cps") or 0.0), 1),

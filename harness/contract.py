@@ -174,6 +174,19 @@ CLAUSES: dict[str, Clause] = {
                "what happens when the event emitter raises: isolated and counted/logged, or "
                "isolated silently",
                ("visible", "suppressed"), "visible"),
+        Clause("queue.timeout_events",
+               "a put that times out emits stream.producer_timeout",
+               (True, False), True),
+        Clause("queue.throttle_events",
+               "the queue's monitor emits stream.throttle_started/ended at its high/low-water "
+               "marks",
+               (True, False), True),
+        Clause("queue.monitor_counts_drops",
+               "the queue's monitor counts every item its overflow policy dropped",
+               (True, False), True),
+        Clause("events.emitter_isolated",
+               "an event emitter that raises never breaks the data path",
+               (True, False), True),
     )
 }
 """The clauses the built-in checks know. Adapters may declare others (a user's own check)."""

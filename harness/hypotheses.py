@@ -47,14 +47,19 @@ def _unclear(entry: Mapping[str, Any]) -> str | None:
     if status == "invalid":
         return f"invalid: {entry.get('invalid_reason')}"
     if status == "skipped":
-        caps = ", ".join(s["capability"] for s in entry.get("skipped") or ())
+        caps = ", ".join(_missing(s) for s in entry.get("skipped") or ())
         return f"skipped: the target lacks {caps or 'a capability it needs'}"
     if entry.get("skipped"):
-        caps = ", ".join(s["capability"] for s in entry["skipped"])
+        caps = ", ".join(_missing(s) for s in entry["skipped"])
         return f"skipped parts needing {caps}"
     if entry.get("cut_at_deadline"):
         return "cut at its deadline before finishing its checks"
     return None
+
+
+def _missing(skipped: Mapping[str, Any]) -> str:
+    """What a ``skipped`` record names: a capability, or a part the target does not have."""
+    return str(skipped.get("capability") or skipped.get("part"))
 
 
 def _label(entry: Mapping[str, Any]) -> str:

@@ -47,6 +47,22 @@ def chunk_maker(target: Any, pool: Sequence[bytes], *, sample_rate: int, channel
     return make_chunk
 
 
+def is_missing_capability(exc: BaseException) -> bool:
+    """True for the target's "I cannot do that" (``harness.targets.CapabilityMissing``,
+    recognised by its ``capability`` and ``target`` attributes: scenarios do not import the
+    harness). A scenario catching errors from a target must let this one mean "not run",
+    never "failed"."""
+    return hasattr(exc, "capability") and hasattr(exc, "target")
+
+
+def queue_policy(target: Any) -> str:
+    """The overflow policy a scenario that does not test overflow uses: ``block`` where the
+    queue has it (the reference's default), else the first policy it has (a drop-newest-only
+    queue runs the same scenario with its own policy)."""
+    policies = target.capabilities.overflow_policies
+    return "block" if "block" in policies else sorted(policies)[0]
+
+
 def never_full() -> bool:
     """The ``full`` probe of a put that never waits for room: a drop or reject policy,
     a buffer write."""

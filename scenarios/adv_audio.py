@@ -20,11 +20,13 @@ from scenarios._common import (
     buffered_bytes,
     close_queue,
     full_probe,
+    is_missing_capability,
+    queue_policy,
     ramp_bytes,
     ramp_defects,
 )
 from scenarios.adv_queue import SUITE
-from scenarios.context import ScenarioContext
+from scenarios.context import ScenarioContext, has_part
 from scenarios.registry import scenario
 
 __all__ = ["adv_duplex_barge_in", "adv_extreme_configs", "adv_malformed_chunks"]
@@ -68,6 +70,7 @@ def _malformed(kind: str, piece: bytes, make: Any) -> Any:
     full={"chunks": 1500, "max_ms": 500.0, "malformed_every": 3, "deadline_s": 10.0},
     positive=("chunks", "max_ms", "malformed_every", "deadline_s"),
     suites=(SUITE,),
+    requires=("part:buffer",),
 )
 async def adv_malformed_chunks(ctx: ScenarioContext) -> None:
     """Valid audio interleaved with malformed and mismatched chunks (partial frames, other
@@ -209,7 +212,19 @@ def _run_config(target: Any, *, rate: int, channels: int, fmt: str, max_ms: floa
 )
 async def adv_extreme_configs(ctx: ScenarioContext) -> None:
     """Sample rates from 8 to 48 kHz, mono and stereo, every PCM format the target takes,
-    tiny (below one chunk) and huge buffers, queues of 1 and 10,000 items."""
+    tiny (below one chunk) and huge buffers, queues of 1 and 10,000 items (each part where
+    the target has it)."""
+    if has_part(ctx.target, "buffer"):
+        await _extreme_buffers(ctx)
+    else:
+        ctx.skip("buffer", "the target has no buffer: extreme buffer configurations not run")
+    if has_part(ctx.target, "queue"):
+        await _extreme_queues(ctx)
+    else:
+        ctx.skip("queue", "the target has no queue: extreme queue sizes not run")
+
+
+async def _extreme_buffers(ctx: ScenarioContext) -> None:
     p = ctx.params
     formats = list(BYTES_PER_SAMPLE) if ctx.target.capabilities.buffer_formats else ["pcm_16"]
     if len(formats) == 1:
@@ -222,12 +237,15 @@ async def adv_extreme_configs(ctx: ScenarioContext) -> None:
         for channels in (1, 2):
             for fmt in formats:
                 for max_ms in (7.0, p["huge_ms"]):
-                    tested += 1
                     try:
                         problem, key = _run_config(ctx.target, rate=rate, channels=channels,
                                                    fmt=fmt, max_ms=max_ms, chunks=p["chunks"])
                     except Exception as exc:
+                        if is_missing_capability(exc):  # the target says it cannot: not run
+                            ctx.skip(exc.capability, str(exc))  # type: ignore[attr-defined]
+                            continue
                         problem, key = f"raised {type(exc).__name__}: {exc}", None
+                    tested += 1
                     if problem:
                         if key is None:
                             unexplained = True
@@ -241,13 +259,18 @@ async def adv_extreme_configs(ctx: ScenarioContext) -> None:
     ctx.expect("extreme_buffer_configs_intact", not failures,
                failures[0] if failures else f"{tested} configurations intact",
                hypotheses=("H2",), defects=[] if unexplained else defects)
+
+
+async def _extreme_queues(ctx: ScenarioContext) -> None:
+    p = ctx.params
     make = ctx.target.make_chunk
+    policy = queue_policy(ctx.target)
     for index, size in enumerate((1, 10_000)):
-        queue = ctx.target.make_queue(size, event_emitter=ctx.trace.emitter)
+        queue = ctx.target.make_queue(size, overflow=policy, event_emitter=ctx.trace.emitter)
         ctx.watch_queue(queue, max_size=size, name=f"queue_{size}")
         producer = 100 + index
 
-        no_room = full_probe(queue, size)
+        no_room = full_probe(queue, size, policy=policy)
 
         async def produce(queue: Any = queue, producer: int = producer,
                           no_room: Any = no_room, queue_size: int = size) -> None:
@@ -256,9 +279,9 @@ async def adv_extreme_configs(ctx: ScenarioContext) -> None:
                              sequence=producer * 2**32 + seq)
                 began = time.perf_counter_ns()
                 was_full = probe_full(no_room)
-                await queue.put(chunk)
-                ctx.trace.sent(producer, seq, began, began, time.perf_counter_ns(), "queued",
-                               was_full)
+                result = await queue.put(chunk)
+                ctx.trace.sent(producer, seq, began, began, time.perf_counter_ns(),
+                               "dropped" if result is False else "queued", was_full)
             await close_queue(queue, ctx=ctx, name=f"queue_{queue_size}")
 
         async def consume(queue: Any = queue) -> None:

@@ -19,9 +19,9 @@ from mocks.faults import FaultWindow, RaisingEmitter, SlowEmitter, burst, stall_
 from mocks.producers import open_loop_producer, outcome_classifier, probe_full
 from mocks.rates import ConstantRate
 from mocks.trace import split_sequence
-from scenarios._common import chunk_maker, chunk_pool, close_queue, full_probe
+from scenarios._common import chunk_maker, chunk_pool, close_queue, full_probe, queue_policy
 from scenarios.adv_windows import window_report
-from scenarios.context import ScenarioContext
+from scenarios.context import ScenarioContext, has_part
 from scenarios.registry import define_suite, scenario
 
 __all__ = [
@@ -76,6 +76,7 @@ async def _wait_all(tasks: list[asyncio.Task[Any]], within_s: float) -> int:
     positive=("chunks", "rate_cps", "max_size", "stall_ms", "put_timeout_ms", "tail_chunks",
               "deadline_s"),
     suites=(SUITE,),
+    requires=("part:queue",),
 )
 async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
     """A consumer stalls for a scheduled window, then for good: the producer must time out
@@ -83,7 +84,8 @@ async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
     p = ctx.params
     make_chunk = _maker(ctx)
     # 1. a scheduled stall: metrics before, during and after it
-    queue = ctx.target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
+    queue = ctx.target.make_queue(p["max_size"], overflow=queue_policy(ctx.target),
+                                  event_emitter=ctx.trace.emitter)
     ctx.watch_queue(queue, max_size=p["max_size"], name="stall")
     gate = asyncio.Event()
     gate.set()
@@ -98,7 +100,8 @@ async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
         producer=0, count=p["chunks"], rate=ConstantRate(p["rate_cps"]),
         make_chunk=make_chunk, put=_bounded_put(ctx, queue, p["put_timeout_ms"]),
         trace=ctx.trace, start_ns=start, outcome_of=_classify(ctx),
-        full=full_probe(queue, p["max_size"])), name="stall-producer")
+        full=full_probe(queue, p["max_size"], policy=queue_policy(ctx.target))),
+        name="stall-producer")
     gate.set()
     await close_queue(queue, ctx=ctx, name="stall")
     await consumer
@@ -106,12 +109,14 @@ async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
                                              fault="consumer stalled")])
     ctx.note("stall.timeouts", report.timeouts)
     # 2. the consumer never comes back (there is none): every put beyond capacity must end
-    queue = ctx.target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
+    queue = ctx.target.make_queue(p["max_size"], overflow=queue_policy(ctx.target),
+                                  event_emitter=ctx.trace.emitter)
     ctx.watch_queue(queue, max_size=p["max_size"], name="stalled_for_good")
     report = await ctx.spawn(burst(
         producer=1, count=p["max_size"] + p["tail_chunks"], make_chunk=make_chunk,
         put=_bounded_put(ctx, queue, p["put_timeout_ms"]), trace=ctx.trace,
-        outcome_of=_classify(ctx), full=full_probe(queue, p["max_size"])),
+        outcome_of=_classify(ctx),
+        full=full_probe(queue, p["max_size"], policy=queue_policy(ctx.target))),
         name="stuck-producer")
     told = report.timeouts + report.rejected + report.closed + report.dropped
     ctx.expect("producer_told_when_consumer_stalls", told >= p["tail_chunks"],
@@ -131,21 +136,24 @@ async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
           "close_grace_ms": 500.0, "deadline_s": 10.0},
     positive=("producers", "consumers", "max_size", "burst", "close_grace_ms", "deadline_s"),
     suites=(SUITE,),
+    requires=("part:queue",),
 )
 async def adv_close_under_load(ctx: ScenarioContext) -> None:
     """close() while several producers are blocked on a full queue and several consumers
     on an empty one: every waiter must end; queued chunks are still delivered."""
     p = ctx.params
     make_chunk = _maker(ctx)
-    full = ctx.target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
-    empty = ctx.target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
+    full = ctx.target.make_queue(p["max_size"], overflow=queue_policy(ctx.target),
+                                  event_emitter=ctx.trace.emitter)
+    empty = ctx.target.make_queue(p["max_size"], overflow=queue_policy(ctx.target),
+                                  event_emitter=ctx.trace.emitter)
     ctx.watch_queue(full, max_size=p["max_size"], name="full")
     ctx.watch_queue(empty, max_size=p["max_size"], name="empty")
     gate = asyncio.Event()  # the full queue's consumer is stalled until after close()
     drainer = ctx.spawn(stalled_consumer(full, consumer=0, trace=ctx.trace, stall=gate,
                                          end_errors=ctx.target.closed_errors),
                         name="full-drainer")
-    no_room = full_probe(full, p["max_size"])
+    no_room = full_probe(full, p["max_size"], policy=queue_policy(ctx.target))
     producers = [ctx.spawn(burst(producer=i, count=p["burst"], make_chunk=make_chunk,
                                  put=full.put, trace=ctx.trace, concurrent=True,
                                  outcome_of=_classify(ctx), full=no_room),
@@ -190,6 +198,7 @@ async def adv_close_under_load(ctx: ScenarioContext) -> None:
           "cancel_probability": 0.5, "deadline_s": 15.0},
     positive=("rounds", "puts_per_round", "gets_per_round", "max_size", "deadline_s"),
     suites=(SUITE,),
+    requires=("part:queue",),
 )
 async def adv_cancel_storm(ctx: ScenarioContext) -> None:
     """Blocked puts and gets are cancelled at random (seeded): no chunk may be lost,
@@ -197,12 +206,13 @@ async def adv_cancel_storm(ctx: ScenarioContext) -> None:
     p = ctx.params
     rng = ctx.rng
     make_chunk = _maker(ctx)
-    queue = ctx.target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
+    queue = ctx.target.make_queue(p["max_size"], overflow=queue_policy(ctx.target),
+                                  event_emitter=ctx.trace.emitter)
     ctx.watch_queue(queue, max_size=p["max_size"], name="storm")
     classify = _classify(ctx)
     trace = ctx.trace
     cancelled_puts: set[tuple[int, int]] = set()
-    no_room = full_probe(queue, p["max_size"])
+    no_room = full_probe(queue, p["max_size"], policy=queue_policy(ctx.target))
 
     async def one_put(producer: int) -> None:
         chunk = make_chunk(producer, 0)
@@ -289,10 +299,12 @@ async def adv_cancel_storm(ctx: ScenarioContext) -> None:
           "slow_ms": 0.2, "deadline_s": 15.0, "saturation_lag_ms": 250.0},
     positive=("chunks", "rate_cps", "max_size", "fault_ms", "deadline_s"),
     suites=(SUITE,),
+    requires=("part:queue",),
 )
 async def adv_emitter_faults(ctx: ScenarioContext) -> None:
     """The telemetry emitter raises and is slow during a scheduled window: the data path
-    (queue and buffer) must not notice, and every drop must still be counted."""
+    (queue and, where the target has one, buffer) must not notice, and every drop must
+    still be counted. The queue drops oldest where it can, else blocks (bounded put)."""
     p = ctx.params
     make_chunk = _maker(ctx)
     start = time.perf_counter_ns()
@@ -307,12 +319,20 @@ async def adv_emitter_faults(ctx: ScenarioContext) -> None:
         record(name, payload)  # the harness sees every event; then the faulty observer
         faulty(name, payload)
 
-    queue = ctx.target.make_queue(p["max_size"], overflow="drop_oldest", event_emitter=emit)
-    buffer = ctx.target.make_buffer(target_duration_ms=40.0, max_duration_ms=100.0,
-                                    sample_rate=_AUDIO["sample_rate"],
-                                    channels=_AUDIO["channels"], event_emitter=emit)
+    policies = ctx.target.capabilities.overflow_policies
+    policy = "drop_oldest" if "drop_oldest" in policies else sorted(policies)[0]
+    queue = ctx.target.make_queue(p["max_size"], overflow=policy, event_emitter=emit)
     ctx.watch_queue(queue, max_size=p["max_size"], name="faulty_telemetry")
-    ctx.watch_buffer(buffer, max_ms=100.0, name="faulty_telemetry")
+    buffer = None
+    if has_part(ctx.target, "buffer"):
+        buffer = ctx.target.make_buffer(target_duration_ms=40.0, max_duration_ms=100.0,
+                                        sample_rate=_AUDIO["sample_rate"],
+                                        channels=_AUDIO["channels"], event_emitter=emit)
+        ctx.watch_buffer(buffer, max_ms=100.0, name="faulty_telemetry")
+    else:
+        ctx.skip("buffer", "the target has no buffer: only its queue's telemetry is faulted")
+    ctx.note("faulty_telemetry.policy", policy)
+    put = queue.put if policy != "block" else _bounded_put(ctx, queue, 50.0)
     escaped: list[str] = []
 
     async def playout() -> None:
@@ -323,24 +343,26 @@ async def adv_emitter_faults(ctx: ScenarioContext) -> None:
                 return
             producer, seq = split_sequence(item.sequence)
             ctx.trace.received(0, producer, seq, time.perf_counter_ns())
-            try:
-                buffer.add_chunk(item)
-                buffer.read(10.0)
-            except RuntimeError as exc:  # the emitter's fault leaked into the data path
-                escaped.append(str(exc))
+            if buffer is not None:
+                try:
+                    buffer.add_chunk(item)
+                    buffer.read(10.0)
+                except RuntimeError as exc:  # the emitter's fault leaked into the data path
+                    escaped.append(str(exc))
             await asyncio.sleep(delay)
 
     consumer = ctx.spawn(playout(), name="playout")
     report = await ctx.spawn(open_loop_producer(
         producer=0, count=p["chunks"], rate=ConstantRate(p["rate_cps"]),
-        make_chunk=make_chunk, put=queue.put, trace=ctx.trace, start_ns=start,
+        make_chunk=make_chunk, put=put, trace=ctx.trace, start_ns=start,
         outcome_of=_classify(ctx),
-        full=full_probe(queue, p["max_size"], policy="drop_oldest")), name="producer")
+        full=full_probe(queue, p["max_size"], policy=policy)), name="producer")
     await close_queue(queue, ctx=ctx, name="faulty_telemetry")
     await consumer
     ctx.expect("telemetry_faults_isolated", report.errors == 0 and not escaped,
                f"{report.errors} puts and {len(escaped)} buffer calls raised the emitter's "
-               f"error ({faulty.raised} emitter faults injected)", hypotheses=("H4", "H5"))
+               f"error ({faulty.raised} emitter faults injected)", hypotheses=("H4", "H5"),
+               clause="events.emitter_isolated")
     ctx.note("emitter.raised", faulty.raised)
     ctx.note("emitter.delayed", slow.delayed)
     ctx.note("fault_windows", [window_report(ctx.trace, window, start_ns=start,
@@ -357,6 +379,7 @@ async def adv_emitter_faults(ctx: ScenarioContext) -> None:
           "put_timeout_ms": 5.0, "deadline_s": 20.0},
     positive=("max_size", "burst_factor", "put_timeout_ms", "deadline_s"),
     suites=(SUITE,),
+    requires=("part:queue",),
 )
 async def adv_overflow_bursts(ctx: ScenarioContext) -> None:
     """Bursts far above capacity under each overflow policy the target has: every chunk

@@ -7,7 +7,7 @@ import time
 from mocks.consumers import fast_consumer
 from mocks.producers import open_loop_producer, outcome_classifier
 from mocks.rates import JitteredRate
-from scenarios._common import chunk_maker, chunk_pool, close_queue, full_probe
+from scenarios._common import chunk_maker, chunk_pool, close_queue, full_probe, queue_policy
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
 
@@ -26,13 +26,15 @@ _AUDIO = {"sample_rate": 16_000, "channels": 1, "fmt": "pcm_16", "chunk_ms": 20.
           "deadline_s": 20.0},
     positive=("chunks", "rate_cps", "max_size", "deadline_s"),
     suites=("transform007",),
+    requires=("part:queue",),
 )
 async def baseline(ctx: ScenarioContext) -> None:
     """Steady open-loop stream (report: ~3,200 chunks/s), one producer, one consumer: 100 %
     delivered, in order, none dropped, duplicated or refused."""
     p = ctx.params
     target = ctx.target
-    queue = target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
+    policy = queue_policy(target)
+    queue = target.make_queue(p["max_size"], overflow=policy, event_emitter=ctx.trace.emitter)
     ctx.watch_queue(queue, max_size=p["max_size"])
     pool = chunk_pool(kind="speech", count=64, seed=ctx.seed_for("signal"), **_AUDIO)
     make_chunk = chunk_maker(target, pool, **_AUDIO)
@@ -42,7 +44,7 @@ async def baseline(ctx: ScenarioContext) -> None:
         producer=0, count=p["chunks"],
         rate=JitteredRate(p["rate_cps"], jitter=p["jitter"], seed=ctx.seed_for("rate")),
         make_chunk=make_chunk, put=queue.put, trace=ctx.trace,
-        start_ns=time.perf_counter_ns(), full=full_probe(queue, p["max_size"]),
+        start_ns=time.perf_counter_ns(), full=full_probe(queue, p["max_size"], policy=policy),
         outcome_of=outcome_classifier(closed_errors=target.closed_errors,
                                       full_errors=target.full_errors),
     ), name="producer-0")

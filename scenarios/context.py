@@ -21,10 +21,33 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["SLO_KEYS", "ScenarioContext", "TargetView"]
+__all__ = ["PARTS", "SLO_KEYS", "ScenarioContext", "TargetView", "has_part"]
 
 SLO_KEYS = ("underruns", "underrun_ms", "recovery_ms")
 """Streaming SLO figures a scenario may report with :meth:`ScenarioContext.slo`."""
+
+PARTS = ("queue", "buffer", "chunk", "duplex", "pipeline")
+"""The independent parts a target may have (a queue-only library is a first-class target)."""
+
+
+def has_part(target: Any, name: str) -> bool:
+    """Whether ``target`` has the part or capability ``name``.
+
+    A part (:data:`PARTS`) is asked of the target (``target.has(name)``), or looked up in
+    its ``parts`` when it says which it has; a target that does not say is taken to have
+    every part its capabilities do not deny. Anything else is a capability:
+    ``target.capabilities.<name>`` must be true.
+    """
+    has = getattr(target, "has", None)
+    if name in PARTS and callable(has):
+        return bool(has(name))
+    parts = getattr(target, "parts", None)
+    if name in PARTS and parts is not None:
+        return name in parts
+    value = getattr(target.capabilities, name, None)
+    if name in PARTS and value is None:
+        return True
+    return bool(value)
 
 
 @runtime_checkable
@@ -94,7 +117,8 @@ class ScenarioContext(Protocol):
 
     def expect(self, name: str, passed: bool, detail: str = "", *,
                hypotheses: tuple[str, ...] = (),
-               defects: Iterable[tuple[str, str, str]] = ()) -> None:
+               defects: Iterable[tuple[str, str, str]] = (),
+               level: str = "universal", clause: str | None = None) -> None:
         """Record a scenario-specific invariant; ``detail`` is one line naming counts/ids.
 
         ``hypotheses``: the ones (among the scenario's) that this check bears on; a failure
@@ -106,8 +130,23 @@ class ScenarioContext(Protocol):
         the finding is the same one the invariants and the fuzzer file for that defect.
         None given: the finding is filed under this check.
 
-        :raises ValueError: a defect that is not such a triple, or an unknown property.
+        ``level``: the contract level the check judges at (``universal``, ``declared``,
+        ``recommended``; see ``harness.contract``). ``clause``: instead of a level, the
+        clause the check judges (``"queue.throttle_events"``): DECLARED when the target
+        declares it, else RECOMMENDED. A check of what only some targets promise must name
+        its clause, so a target that never promised it is advised, not blamed.
+
+        :raises ValueError: a defect that is not such a triple, an unknown property or level.
         """
+        ...
+
+    @property
+    def semantics(self) -> Any:
+        """What the target declares (``harness.contract.Semantics``; empty when silent)."""
+        ...
+
+    def declares(self, clause: str, value: Any = True) -> bool:
+        """True when the target declares ``clause`` with ``value``."""
         ...
 
     def closed(self, name: str = "queue") -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from mocks.consumers import fast_consumer
 from mocks.producers import ProducerReport, open_loop_producer, outcome_classifier
 from mocks.rates import JitteredRate
-from scenarios._common import chunk_maker, chunk_pool, close_queue, full_probe
+from scenarios._common import chunk_maker, chunk_pool, close_queue, full_probe, queue_policy
 from scenarios.context import ScenarioContext
 from scenarios.registry import scenario
 
@@ -24,7 +24,8 @@ async def _stream(ctx: ScenarioContext, index: int, make_chunk: Any, start_ns: i
                   per_producer: int, rate_cps: float) -> list[ProducerReport]:
     p = ctx.params
     target = ctx.target
-    queue = target.make_queue(p["max_size"], event_emitter=ctx.trace.emitter)
+    policy = queue_policy(target)
+    queue = target.make_queue(p["max_size"], overflow=policy, event_emitter=ctx.trace.emitter)
     ctx.watch_queue(queue, max_size=p["max_size"], name=f"stream{index}")
     batch = p["consumer_batch"] if target.capabilities.batch else 0
     consumers = [
@@ -38,7 +39,7 @@ async def _stream(ctx: ScenarioContext, index: int, make_chunk: Any, start_ns: i
         put = functools.partial(queue.put, timeout=p["put_timeout_ms"] / 1000.0)
     outcome_of = outcome_classifier(closed_errors=target.closed_errors,
                                     full_errors=target.full_errors)
-    full = full_probe(queue, p["max_size"])
+    full = full_probe(queue, p["max_size"], policy=policy)
     producers = []
     for i in range(p["producers_per_stream"]):
         producer = index * p["producers_per_stream"] + i
@@ -70,6 +71,7 @@ async def _stream(ctx: ScenarioContext, index: int, make_chunk: Any, start_ns: i
               "deadline_s"),
     suites=("transform007",),
     duration="duration_s",
+    requires=("part:queue",),
 )
 async def high_load(ctx: ScenarioContext) -> None:
     """Open-loop load (full: 51,000 chunks/s offered, so that the delivered rate clears

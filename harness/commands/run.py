@@ -137,6 +137,22 @@ def _select(names: Sequence[str], suite: str | None) -> tuple[list[Any], str | N
     return unique, suite
 
 
+def _check_parts(names: Sequence[str], specs: Sequence[Any], target: Any) -> None:
+    """A scenario named on the command line that needs a part the target does not have
+    (``run buffer_overflow`` against a queue-only library) is a mistake, not a skip: a suite
+    runs what the target has and skips the rest with a reason, a name asks for that one."""
+    from scenarios.context import has_part
+
+    for spec in specs:
+        if spec.name not in names:
+            continue
+        for need in spec.requires:
+            part = need.removeprefix("part:")
+            if need.startswith("part:") and not has_part(target, part):
+                raise HarnessError(f"scenario {spec.name!r} needs a {part}; target "
+                                   f"{target.name!r} has none")
+
+
 def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> RunPlan:
     """Check every input of ``run``; raises :class:`HarnessError` (exit 2) on the first bad one."""
     opt.check_seed(args.seed)
@@ -173,6 +189,7 @@ def plan_run(args: argparse.Namespace, argv: Sequence[str] | None = None) -> Run
         from harness.inject import inject
 
         target = inject(target, inject_text)
+    _check_parts(args.names, specs, target)
     opt.check_writable(Path(args.results_dir), "results directory")
     ledger_dir = opt.check_ledger_dir(args)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
@@ -260,7 +277,8 @@ def _problems(doc: Mapping[str, Any]) -> list[str]:
         if entry["status"] == "pass":
             continue
         if entry["status"] == "skipped":
-            lacks = ", ".join(str(s.get("capability")) for s in entry.get("skipped") or ())
+            lacks = ", ".join(str(s.get("capability") or s.get("part"))
+                              for s in entry.get("skipped") or ())
             lines.append(f"{label}: skipped: the target lacks {lacks}")
             continue
         for inv in entry.get("invariants", ()):

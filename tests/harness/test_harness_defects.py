@@ -174,7 +174,7 @@ def test_partial_reads_and_partial_trims_are_two_defects() -> None:
 def test_defects_are_written_only_for_a_failed_verdict() -> None:
     assert "defects" not in Verdict("x", True, defects=(PUT_HANG,)).as_dict()
     assert Verdict("x", False, defects=(PUT_HANG,)).as_dict()["defects"] == [
-        PUT_HANG.as_dict()]
+        {**PUT_HANG.as_dict(), "level": "universal"}]
 
 
 # --- the runner tells where a hung task waits -------------------------------------------------
