@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("harness.commands.compare", "run one suite on several targets side by side"),
     "sweep": ("harness.commands.sweep",
               "sweep scenario parameters x targets x seeds on a process pool or Ray"),
+    "selftest": ("harness.commands.selftest",
+                 "measure the judge on a corpus of seeded-defect and clean implementations"),
 }
 
 
