@@ -2,8 +2,10 @@
 
 For each member the self-test does what a user does to a target — the ``transform007`` and
 ``adversarial`` suites, then a fuzz session — and collects the findings the judge makes of
-it (``harness.findings.findings_from_run``, ``harness.fuzz.to_findings``). It writes no
-ledger and no results file: findings are scored in memory.
+it (``harness.findings.findings_from_run``, ``harness.fuzz.to_findings``), judged by the
+member's declared semantics as a merge into the ledgers would judge them
+(``harness.findings.judge_findings``). It writes no ledger and no results file: findings
+are scored in memory.
 
 - A **seeded** member is *found* when a bug finding names the clause it breaks
   (:meth:`~harness.selftest.corpus.Breaks.matches` on the finding's defect key). Found by
@@ -140,9 +142,9 @@ def _summary(finding: Any) -> dict[str, Any]:
 def _findings(target: Any, budget: Budget) -> list[Any]:
     """Every finding the judge makes of ``target``: the suites' run, then a fuzz session."""
     import scenarios  # noqa: F401  (registers the built-in scenarios)
-    from harness.findings import findings_from_run
+    from harness.findings import findings_from_run, judge_findings
     from harness.fuzz import MACHINES, FuzzConfig, run_fuzz, to_findings
-    from harness.runner import Runner, build_run_document
+    from harness.runner import Runner, build_run_document, target_semantics
     from scenarios.context import PARTS, has_part
     from scenarios.registry import suite_members
 
@@ -160,7 +162,9 @@ def _findings(target: Any, budget: Budget) -> list[Any]:
                         budget_s=budget.fuzz_budget_s, verify=False, machines=machines)
     report = run_fuzz(target, config, command="stageflow-stress selftest")
     findings += to_findings(report, run_id=doc["run_id"])
-    return findings
+    # judged as a merge into the ledgers judges them: by what the target declares
+    kept, _withdrawn = judge_findings(findings, target_semantics(target))
+    return kept
 
 
 def run_member(name: str, spec: str, budget: Budget) -> MemberResult:
