@@ -83,7 +83,6 @@ def derived_target(name: str, *, semantics: Semantics, breaks: Breaks | None = N
     target = ModuleTarget(_namespace(name, **overrides), name=name, version=VERSION)
     target.semantics = semantics  # type: ignore[attr-defined]
     target.breaks = breaks  # type: ignore[attr-defined]
-    target.parts = ("queue", "buffer", "chunk")  # type: ignore[attr-defined]
     return target
 
 
@@ -107,17 +106,24 @@ class CorpusTarget:
         self._queue_cls = queue_cls
         self._buffer_cls = buffer_cls
         has = (("queue", queue_cls), ("buffer", buffer_cls))
-        self.parts = (*(part for part, cls in has if cls is not None), "chunk")
+        self.parts = frozenset((*(part for part, cls in has if cls is not None), "chunk"))
         extra = {"ChunkQueue": queue_cls, "StreamingBuffer": buffer_cls}
         self.module = _namespace(name, **{k: v for k, v in extra.items() if v is not None})
         for attr, cls in extra.items():
             if cls is None and hasattr(self.module, attr):
                 delattr(self.module, attr)
 
-    def make_queue(self, max_size: int = 100, *, overflow: str = "block",
+    def has(self, part: str) -> bool:
+        return part in self.parts
+
+    def make_queue(self, max_size: int = 100, *, overflow: str | None = None,
                    event_emitter: Any = None) -> Any:
+        """A queue with ``overflow`` (None: its own policy; a queue that never blocks has
+        no ``block`` to default to)."""
         if self._queue_cls is None:
-            raise CapabilityMissing("queue", self.name)
+            raise CapabilityMissing("part:queue", self.name)
+        if overflow is None:
+            overflow = min(self.capabilities.overflow_policies)
         if overflow not in self.capabilities.overflow_policies:
             raise CapabilityMissing(f"overflow:{overflow}", self.name)
         return self._queue_cls(max_size, event_emitter=event_emitter)
@@ -126,7 +132,7 @@ class CorpusTarget:
                     sample_rate: int, channels: int, fmt: str = "pcm_16",
                     event_emitter: Any = None) -> Any:
         if self._buffer_cls is None:
-            raise CapabilityMissing("buffer", self.name)
+            raise CapabilityMissing("part:buffer", self.name)
         if fmt != "pcm_16" and not self.capabilities.buffer_formats:
             raise CapabilityMissing("buffer_formats", self.name)
         return self._buffer_cls(target_duration_ms=target_duration_ms,
@@ -146,7 +152,7 @@ class CorpusTarget:
             raise CapabilityMissing(f"format:{fmt}", self.name) from None
 
     def make_duplex(self, **_: Any) -> Any:
-        raise CapabilityMissing("duplex", self.name)
+        raise CapabilityMissing("part:duplex", self.name)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version,

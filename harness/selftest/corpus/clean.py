@@ -164,7 +164,8 @@ def stdlib_queue() -> CorpusTarget:
     """The asyncio.Queue wrapper as a corpus member (queue only)."""
     return CorpusTarget(
         "selftest:stdlib_queue", semantics=STDLIB_SEMANTICS, queue_cls=StdlibQueue,
-        capabilities=Capabilities(put_nowait=True, overflow_policies=frozenset({"block"})),
+        capabilities=Capabilities(put_nowait=True, overflow_policies=frozenset({"block"}),
+                                  iterate=True, events=False),
         closed_errors=(QueueClosed,), full_errors=(asyncio.QueueFull,))
 
 
@@ -272,7 +273,7 @@ def drop_newest_queue() -> CorpusTarget:
     return CorpusTarget(
         "selftest:drop_newest_queue", semantics=DROP_NEWEST_SEMANTICS,
         queue_cls=DropNewestQueue,
-        capabilities=Capabilities(put_nowait=True,
+        capabilities=Capabilities(put_nowait=True, iterate=True,
                                   overflow_policies=frozenset({"drop_newest"})),
         closed_errors=(), full_errors=())
 
@@ -339,6 +340,6 @@ PLAIN_BUFFER_SEMANTICS = declare(
 def plain_buffer() -> CorpusTarget:
     """The buffer that promises nothing, as a corpus member (buffer only)."""
     return CorpusTarget("selftest:plain_buffer", semantics=PLAIN_BUFFER_SEMANTICS,
-                        buffer_cls=PlainBuffer, capabilities=Capabilities())
+                        buffer_cls=PlainBuffer, capabilities=Capabilities(events=False))
 
 
