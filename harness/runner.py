@@ -333,8 +333,7 @@ class RunContext:
 
     def skip(self, capability: str, reason: str = "") -> None:
         # a part the target does not have (a queue-only library's buffer) is no shortcoming
-        kind = "part" if capability in PARTS and capability != "duplex" else "capability"
-        record = {kind: str(capability), "reason": str(reason)}
+        record = _skip_record(str(capability), str(reason))
         if record not in self.skipped:
             self.skipped.append(record)
 
@@ -418,6 +417,17 @@ def buffer_level_ms(buffer: Any) -> float | None:
         except Exception:
             continue
     return None
+
+
+def _skip_record(capability: str, reason: str) -> dict[str, str]:
+    """An entry of ``skipped``: what was missing and why. A missing *part* (a queue-only
+    library's buffer, ``buffer`` or ``part:buffer``) also says ``part``: it is no shortcoming
+    of the target, and findings file no improvement for it."""
+    record = {"capability": capability, "reason": reason}
+    part = capability.removeprefix("part:")
+    if part in PARTS and part != "duplex":  # duplex stays a capability of ours to recommend
+        record["part"] = part
+    return record
 
 
 def target_semantics(target: Any) -> Semantics:
@@ -576,10 +586,8 @@ def run_scenario(
     if missing:
         entry["status"] = "skipped"
         entry["skipped"] = [
-            {"part": need[5:], "reason": f"required by the scenario; target {target.name!r} "
-                                         f"has no {need[5:]}"} if need.startswith("part:")
-            else {"capability": need, "reason": f"required by the scenario; target "
-                                                f"{target.name!r} lacks it"}
+            _skip_record(need, f"required by the scenario; target {target.name!r} " + (
+                f"has no {need[5:]}" if need.startswith("part:") else "lacks it"))
             for need in missing]
         entry["duration_ms"] = 0.0
         entry["metrics"] = _empty_metrics()
