@@ -17,6 +17,7 @@ checks and the fuzz state machines — so one defect found by several checks is 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = [
     "RootCause",
     "clause_of",
     "expected",
+    "headline",
     "impact",
     "judge",
     "parse_keys",
@@ -518,3 +520,70 @@ def root_cause(key: DefectKey) -> RootCause | None:
         elif cause.covers(key):
             return cause
     return None
+
+
+# --- headlines: what goes wrong for a user, with the numbers observed ---------------------
+
+_OBSERVED_RE = re.compile(r"observed (?P<got>.+?); allowed \[(?P<allowed>.*)\]$")
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"-?\d+(?:\.\d+)?", text)
+
+
+def headline(key: DefectKey, detail: str = "") -> str:
+    """The title of a finding: what goes wrong for a user, with what was observed.
+
+    ``detail`` is what the check saw (a fuzz check's ``observed X; allowed [...]``, or an
+    invariant's sentence). Falls back to :func:`title` with the observation appended.
+    """
+    match = _OBSERVED_RE.search(detail.strip())
+    got = match["got"] if match else ""
+    allowed = [a.strip(" '") for a in match["allowed"].split(",")] if match else []
+    want = " or ".join(allowed)
+    c, op, prop = key.component, key.operation, key.property
+    cause = root_cause(key)
+    if prop == "level" and op == "close" and got.startswith("len:"):
+        return (f"len() reports {got[4:]} after close() of a queue that holds "
+                f"{want.replace('len:', '')}: the end-of-stream marker is counted as an item")
+    if cause is not None and cause.name == "ms-to-bytes rounding":
+        if got.startswith("bytes:") and allowed:
+            sizes = " or ".join(a.split(":")[1] for a in allowed)
+            return (f"read() returns {got.split(':')[1]} bytes where whole frames give "
+                    f"{sizes}: durations are turned into bytes without rounding to frames, "
+                    f"in read() and in the overflow trim")
+        return ("the overflow trim and read() cut audio mid-frame: durations are turned into "
+                "bytes without rounding to whole frames")
+    if cause is not None and cause.name == "close wakes one waiter":
+        numbers = _numbers(detail)
+        if "consumer" in detail and len(numbers) >= 2 and not match:
+            return (f"close() wakes {int(numbers[1]) - int(numbers[0])} of {numbers[1]} waiting "
+                    f"consumers; the other {numbers[0]} hang")
+        return ("close() does not wake every task waiting on the queue: a waiting get() or "
+                "put() stays blocked forever")
+    if cause is not None and cause.name == "bytes per sample":
+        return ("AudioChunk.duration_ms assumes 4 bytes per sample for every format but "
+                f"PCM_16: PCM_24 and compressed chunks get wrong durations ({got or detail})")
+    if prop == "no_loss" and op.startswith("close (blocked producer)"):
+        return ("a put() waiting when close() is called completes afterwards and returns True, "
+                "but its item is never delivered: the consumer already saw the end of stream")
+    if prop == "throttle" and "not ended" in op:
+        return ("should_throttle() stays on after the queue drains below the low-water mark "
+                f"({got or detail})")
+    if prop == "bounds" and c == "StreamingBuffer":
+        return f"add_chunk() lets the buffer hold more than max_duration_ms ({got or detail})"
+    if prop == "integrity" and c == "StreamingBuffer" and got.startswith("level:"):
+        return (f"add_chunk() discards audio that fits within max_duration_ms (holds "
+                f"{got[6:]} bytes where {want.replace('level:', '')} fit)")
+    if prop == "event_truth" and op == "close (again)":
+        return (f"close() called again emits another stream.queue_closed ({got.split(':')[-1]} "
+                "for one queue) and adds another end-of-stream marker")
+    if prop == "event_truth" and op.startswith("read (empty"):
+        return ("a read that returns nothing from an empty buffer emits "
+                "stream.buffer_recovered: the underrun is reported over while it goes on")
+    if prop == "stats" and op == "clear (accounting)":
+        return (f"clear() discards bytes that stats never counts ({got}): total_received no "
+                "longer equals read + dropped + buffered")
+    base = title(key)
+    observed = f"observed {got}, expected {want}" if match else detail.strip()
+    return f"{base} ({observed[:160]})" if observed else base

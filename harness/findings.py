@@ -497,7 +497,7 @@ def _defect_finding(run: dict[str, Any], key: DefectKey,
                 check, _evidence(run, sc, invariant=str(inv.get("name", "invariant"))),
                 reproduction=_reproduction(run, sc, inv), detail=str(inv.get("detail") or ""))
     severity = vocabulary.severity(key)
-    title = vocabulary.title(key)
+    title = vocabulary.headline(key, detail)
     checks = ", ".join(records)
     stack = invariant.get("stack")
     others = len(records) - 1

@@ -225,6 +225,31 @@ class BufferMachine(FuzzMachine):
             self.soft_expect((COMPONENT, "stats", f"stats['{wrong}']"), "buffer_stats(buf)",
                              got, {expected}, EXPECTED["stats"])
 
+    def imbalance(self) -> int | None:
+        """received - (read + dropped + cleared + held) as the buffer's ``stats`` report
+        them; None when it does not report all of them."""
+        stats = getattr(self.buffer, "stats", None)
+        keys = ("total_received", "total_read", "total_dropped", "bytes_buffered")
+        if not isinstance(stats, dict) or not all(isinstance(stats.get(k), int) for k in keys):
+            return None
+        return stats["total_received"] - stats["total_read"] - stats["total_dropped"] - \
+            stats["bytes_buffered"] - int(stats.get("total_cleared", 0) or 0)
+
+    def verify_balance(self, before: int | None) -> None:
+        """clear() keeps a buffer's accounting whole: the bytes it discards are counted
+        (received = read + dropped + cleared + held holds as well after it as before)."""
+        after = self.imbalance()
+        if before is None or after is None or after == before:
+            return
+        stats = self.buffer.stats
+        self.soft_expect(
+            (COMPONENT, "stats", "clear (accounting)"), "balance(buf.stats)",
+            runtime.balance(stats),
+            {f"received {stats['total_received']}, accounted "
+             f"{stats['total_received'] - before}"},
+            "stats account for every byte: total_received = total_read + total_dropped "
+            "(+ total_cleared) + bytes_buffered, before and after clear()")
+
     # -- rules -------------------------------------------------------------------------
 
     @rule(data=st.data())
@@ -357,6 +382,14 @@ class BufferMachine(FuzzMachine):
             self.soft_expect((COMPONENT, "underrun_visible", "read (short)"),
                              "'underrun' if underrun_visible(events) else 'no underrun'",
                              "no underrun", {"underrun"}, EXPECTED["underrun_visible"])
+        elif not size and not self.model and \
+                runtime.count(self.events[self.mark:], "stream.buffer_recovered"):
+            self.soft_expect((COMPONENT, "event_truth", "read (empty, nothing asked)"),
+                             "f\"recovered events:{count(events[mark:], "
+                             "'stream.buffer_recovered')}\"",
+                             "recovered events:1", {"recovered events:0"},
+                             "stream.buffer_recovered is emitted only when audio is there "
+                             "again, never by a read that returns nothing from an empty buffer")
         elif size and size >= math.ceil(requested - 1e-9) * self.frame and \
                 runtime.underrun_visible(self.events):
             self.soft_expect((COMPONENT, "underrun_visible", "read (full)"),
@@ -392,8 +425,10 @@ class BufferMachine(FuzzMachine):
     @guarded
     def clear(self) -> None:
         self.begin()
+        before = self.imbalance()
         got = runtime.accepted(runtime.call_sync(self.buffer.clear))
         self.expect((COMPONENT, "outcome", "clear"), "accepted(call_sync(buf.clear))", got,
                     {"accepted"}, "clear() empties the buffer")
         self.model = bytearray()
         self.finish("clear")
+        self.verify_balance(before)

@@ -153,9 +153,13 @@ class QueueMachine(FuzzMachine):
         self.completions: list[Pending] = []
         self.counter = 0
         self.level_offset = 0
+        semantics = getattr(self.target, "semantics", None)
+        self.none_is_end = semantics is not None and \
+            semantics.value("queue.none_item") == "end_marker"
         self.queue = self.target.make_queue(max_size, overflow=self.policy,
                                             event_emitter=self.emitter(mode))
         monitor = getattr(self.queue, "monitor", None)
+        self.has_monitor = monitor is not None
         self.high = _mark(monitor, "high_water_mark", DEFAULT_MARKS[0])
         self.low = _mark(monitor, "low_water_mark", DEFAULT_MARKS[1])
         self.throttle_seen = runtime.throttle_state(self.queue, [])
@@ -193,7 +197,9 @@ class QueueMachine(FuzzMachine):
                     f"channels=1, format=sf.AudioFormat('pcm_16'), sequence={sequence})")
         else:
             obj = value
-            code = repr(value)
+            if obj is None and self.none_is_end:
+                obj = 0  # None is the target's declared end-of-stream marker, not an item
+            code = repr(obj)
         self.log.code(f"{name} = {code}")
         return Item(obj, runtime.label_value(obj), name)
 
@@ -435,6 +441,8 @@ class QueueMachine(FuzzMachine):
     def verify_throttle(self) -> None:
         """Throttle state against hysteresis of the model's fill, from the state the queue
         showed after the previous step (so a stale state is reported once, where it arose)."""
+        if not self.has_monitor:
+            return  # no monitor: nothing declares throttling (filed nothing, judged nothing)
         fill = len(self.items) / self.max_size * 100
 
         def after(before: str) -> str:
@@ -612,6 +620,13 @@ class QueueMachine(FuzzMachine):
             expr = "call_sync(q.close)"
         prop = "no_hang" if got == "pending" else "outcome"
         self.expect((COMPONENT, prop, op), expr, got, {"ok:None"}, EXPECTED[prop])
+        closes = runtime.count(self.events, "stream.queue_closed")
+        if closes > 1:  # a queue closes once: a second close() reports nothing new
+            self.soft_expect((COMPONENT, "event_truth", "close (again)"),
+                             "f\"queue_closed events:{count(events, 'stream.queue_closed')}\"",
+                             f"queue_closed events:{closes}", {"queue_closed events:1"},
+                             "a queue closes once: close() again emits no second "
+                             "stream.queue_closed and changes nothing")
         self.closed = True
         self.finish(op)
 

@@ -238,6 +238,14 @@ def total(events, name, key):
     return sum(int(payload.get(key, 0) or 0) for event, payload in events if event == name)
 
 
+def balance(stats):
+    """``"received R, accounted A"``: the bytes a buffer's ``stats`` says it received, and
+    those it says it read, dropped, cleared or holds."""
+    out = stats["total_read"] + stats["total_dropped"] + stats["bytes_buffered"] + \
+        int(stats.get("total_cleared", 0) or 0)
+    return f"received {stats['total_received']}, accounted {out}"
+
+
 def underrun_visible(events):
     """Whether the latest underrun/recovered event says the buffer is in underrun."""
     state = False

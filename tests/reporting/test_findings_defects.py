@@ -87,7 +87,7 @@ def test_a_defect_seen_by_two_scenarios_of_a_run_is_one_finding() -> None:
                    ("adv_close_under_load", [broken("telemetry", "40 puts blocked", BLOCKED)]))
     (finding,) = findings_from_run(run)
     assert finding.title == "ChunkQueue.put (full queue): a put waits without " \
-                            "stream.producer_blocked"
+                            "stream.producer_blocked (1 put blocked)"
     assert finding.checks == ["queue_overflow/telemetry", "adv_close_under_load/telemetry"]
     assert (finding.check, finding.actual.split(" (")[0]) == ("queue_overflow/telemetry",
                                                               "1 put blocked")
@@ -100,8 +100,8 @@ def test_two_defects_in_one_verdict_are_two_findings() -> None:
                                                READ_FRAMES, TRIM_FRAMES)]))
     findings = findings_from_run(run)
     assert [f.title for f in findings] == [
-        "StreamingBuffer.read: returns or trims partial audio frames",
-        "StreamingBuffer.add_chunk (overflow trim): returns or trims partial audio frames"]
+        "the overflow trim and read() cut audio mid-frame: durations are turned into bytes "
+        "without rounding to whole frames"] * 2
     assert len({f.fingerprint for f in findings}) == 2
 
 
