@@ -99,5 +99,9 @@ def run_snippet(code: str, module: str, *, timeout_s: float = 30.0) -> dict[str,
     last = out[-1] if out else ""
     if proc.returncode == 0:
         return {"module": module, "result": "passes", "detail": last}
-    result = "fails" if "AssertionError" in last else "error"
-    return {"module": module, "result": result, "detail": last}
+    # the AssertionError that ended the script (a task's unretrieved exception may be
+    # logged after it)
+    failed = [line for line in out if line.startswith("AssertionError")]
+    if failed:
+        return {"module": module, "result": "fails", "detail": failed[-1]}
+    return {"module": module, "result": "error", "detail": last}
