@@ -307,11 +307,14 @@ def _findings_counts(ledgers: Mapping[str, Sequence[Mapping[str, Any]]]) -> list
         for target in sorted(by_target):
             c = by_target[target]
             rows.append((_KIND_TITLES[kind], target, c["open"], c["fixed"], c["wontfix"],
-                         sum(c.values())))
+                         c["withdrawn"], c["merged"], sum(c.values())))
     if not rows:
         return ["The ledgers hold no findings.", ""]
-    return [*_table(("Type", "Target", "Open", "Fixed", "Won't fix", "Total"), rows,
-                    "llrrrr"), ""]
+    header = ("Type", "Target", "Open", "Fixed", "Won't fix", "Withdrawn", "Merged", "Total")
+    if not any(row[5] or row[6] for row in rows):  # the columns only when they say something
+        rows = [(*row[:5], row[7]) for row in rows]
+        header = (*header[:5], header[7])
+    return [*_table(header, rows, "ll" + "r" * (len(header) - 2)), ""]
 
 
 def _key_metrics(results: Mapping[str, Any]) -> list[str]:
@@ -860,16 +863,37 @@ def _seen(entry: Mapping[str, Any]) -> str:
     return text + "."
 
 
+_SET_ASIDE = ("withdrawn", "merged")
+"""Statuses of entries the harness no longer counts as findings (docs/judging.md): listed
+with their reason, not in full."""
+
+
 def _findings(ledgers: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
     lines = ["## Findings", ""]
     for kind in KINDS:
-        entries = sorted(ledgers.get(kind, ()), key=_id_key)
+        everything = sorted(ledgers.get(kind, ()), key=_id_key)
+        entries = [e for e in everything if e.get("status") not in _SET_ASIDE]
+        aside = [e for e in everything if e.get("status") in _SET_ASIDE]
         lines += [f"### {_KIND_TITLES[kind]} ({len(entries)})", ""]
         if not entries:
             lines += ["None recorded.", ""]
         for entry in entries:
             lines += _entry_lines(entry, kind)
+        if aside:
+            lines += [f"#### No longer counted ({len(aside)})", "",
+                      "Entries the harness withdrew (not a defect by the target's declared "
+                      "semantics, or only our recommendation) or merged into the entry of "
+                      "their root cause; see docs/judging.md.", ""]
+            lines += [_aside_line(entry) for entry in aside] + [""]
     return lines
+
+
+def _aside_line(entry: Mapping[str, Any]) -> str:
+    if entry.get("status") == "merged":
+        why = f"merged into {entry.get('merged_into')}"
+    else:
+        why = f"withdrawn: {_inline(str(entry.get('withdrawn_reason') or 'no reason given'))}"
+    return f"- {entry.get('id')} {_inline(str(entry.get('title')))} — {why}"
 
 
 def _developer_experience(dx_scores: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -1,0 +1,138 @@
+"""Judging: a check is read at the level of the clause it needs, by the target's declarations;
+symptoms of one root cause are one entry whose ID survives re-runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import defects
+from harness.contract import Declaration, Level, Semantics
+from harness.defects import DefectKey, judge, root_cause
+from harness.findings import Finding, merge_findings
+from harness.ledgers import load_ledgers
+
+TARGET = {"name": "lib", "version": "1.0"}
+CLOSED_FALSE = Semantics([Declaration("queue.closed_put", "return_false", "lib docs, put")])
+
+
+def fuzz_finding(component: str, operation: str, prop: str, actual: str = "a",
+                 target: dict[str, Any] = TARGET) -> Finding:
+    return Finding(
+        kind="bug", title=f"{operation} {prop}", severity="medium", component=component,
+        target=target, description="d", reproduction="assert False\n", expected="e",
+        actual=actual, impact="i", recommendation="r",
+        evidence={"source": "fuzz", "run_id": "f-1", "property": prop, "operation": operation,
+                  "verified": {"confirmed": True}},
+        check=f"fuzz/{prop}")
+
+
+def merge(ledgers: Path, *findings: Finding, semantics: Semantics | None = None,
+          run_id: str = "f-1", checks: set[str] | None = None) -> Any:
+    return merge_findings(list(findings), ledger_dir=ledgers, run_id=run_id, target=TARGET,
+                          checks_run=checks or set(), now=f"at-{run_id}",
+                          semantics=semantics or Semantics())
+
+
+def entries(ledgers: Path, kind: str = "bug") -> list[dict[str, Any]]:
+    return load_ledgers(ledgers)[kind].entries
+
+
+# --- levels -----------------------------------------------------------------------------
+
+def test_a_declared_behaviour_is_not_a_bug() -> None:
+    """A put on a closed queue that returns False (as declared) without a drop event."""
+    key = DefectKey("ChunkQueue", "put (closed queue)", "no_silent_drop")
+    judgement = judge(key, CLOSED_FALSE)
+    assert (judgement.verdict, judgement.level) == ("withdrawn", Level.DECLARED)
+    assert "lib docs, put" in judgement.reason
+
+
+def test_an_undeclared_recommendation_is_an_improvement() -> None:
+    judgement = judge(DefectKey("StreamingBuffer", "StreamingBuffer()", "config_refused"),
+                      Semantics(), detail="observed made; allowed ['raised:refused']")
+    assert (judgement.verdict, judgement.level, judgement.clause) == (
+        "improvement", Level.RECOMMENDED, "buffer.validates_config")
+
+
+def test_a_declared_clause_broken_is_a_bug() -> None:
+    """A put waiting when the queue closes must end as the target declares (any way)."""
+    key = DefectKey("ChunkQueue", "close (blocked producer)", "no_hang")
+    assert judge(key, CLOSED_FALSE).verdict == "bug"
+    assert judge(key, Semantics()).verdict == "improvement"
+
+
+def test_a_universal_clause_is_a_bug_whatever_the_target_declares() -> None:
+    for key in (DefectKey("StreamingBuffer", "read", "whole_frames"),
+                DefectKey("ChunkQueue", "close (blocked producer)", "no_loss")):
+        assert judge(key, Semantics()).verdict == "bug"
+        assert judge(key, CLOSED_FALSE).level is Level.UNIVERSAL
+
+
+def test_a_valid_configuration_refused_is_a_bug() -> None:
+    key = DefectKey("StreamingBuffer", "StreamingBuffer()", "config_refused")
+    assert judge(key, detail="observed raised:refused; allowed ['made']").verdict == "bug"
+
+
+# --- merging by verdict -------------------------------------------------------------------
+
+def test_a_declared_behaviour_filed_before_is_withdrawn_with_its_reason(tmp_path: Path) -> None:
+    finding = fuzz_finding("ChunkQueue", "put (closed queue)", "no_silent_drop")
+    raises = Semantics([Declaration("queue.closed_put", "raise", "lib docs, put")])
+    assert merge(tmp_path, finding, semantics=raises).added == ["BUG-001"]
+    # the target turns out to declare False for a closed put: the entry is withdrawn, kept
+    summary = merge(tmp_path, finding, semantics=CLOSED_FALSE, run_id="f-2")
+    (entry,) = entries(tmp_path)
+    assert summary.withdrawn == ["BUG-001"] and summary.added == []
+    assert entry["status"] == "withdrawn" and entry["withdrawn_in_run"] == "f-2"
+    assert "declares queue.closed_put = 'return_false'" in entry["withdrawn_reason"]
+    assert entry["evidence"]["judged"]["verdict"] == "withdrawn"
+
+
+def test_recommendations_of_one_kind_are_one_improvement(tmp_path: Path) -> None:
+    summary = merge(tmp_path,
+                    fuzz_finding("ChunkQueue", "ChunkQueue()", "config_refused"),
+                    fuzz_finding("StreamingBuffer", "StreamingBuffer()", "config_refused"),
+                    fuzz_finding("StreamingBuffer", "read (negative or NaN duration)",
+                                 "bad_input_refused"))
+    (improvement,) = entries(tmp_path, "improvement")
+    assert summary.added == ["IMP-001"] and entries(tmp_path) == []
+    assert improvement["title"].startswith("Recommend validating arguments")
+    assert [s["operation"] for s in improvement["evidence"]["symptoms"]] == [
+        "ChunkQueue()", "StreamingBuffer()", "read (negative or NaN duration)"]
+
+
+# --- root causes ----------------------------------------------------------------------------
+
+def test_symptoms_of_one_root_cause_are_one_entry_listing_where_it_shows(tmp_path: Path) -> None:
+    read = fuzz_finding("StreamingBuffer", "read", "whole_frames", "observed 41 bytes")
+    trim = fuzz_finding("StreamingBuffer", "add_chunk (overflow trim)", "whole_frames",
+                        "observed partial frame trimmed")
+    assert root_cause(read.defect_key) == root_cause(trim.defect_key)  # type: ignore[arg-type]
+    merge(tmp_path, read, trim)
+    (entry,) = entries(tmp_path)
+    assert entry["root_cause"] == "ms-to-bytes rounding"
+    assert [s["operation"] for s in entry["evidence"]["symptoms"]] == [
+        "read", "add_chunk (overflow trim)"]
+    # seen again, one symptom at a time: the same entry, no new ID
+    summary = merge(tmp_path, trim, run_id="f-2")
+    assert summary.updated == ["BUG-001"] and len(entries(tmp_path)) == 1
+
+
+def test_entries_filed_per_symptom_fold_into_the_oldest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    read = fuzz_finding("StreamingBuffer", "read", "whole_frames")
+    trim = fuzz_finding("StreamingBuffer", "add_chunk (overflow trim)", "whole_frames")
+    with monkeypatch.context() as patch:  # a ledger written before root causes were known
+        patch.setattr(defects, "ROOT_CAUSES", ())
+        assert merge(tmp_path, read, trim).added == ["BUG-001", "BUG-002"]
+    summary = merge(tmp_path, trim, read, run_id="f-2")
+    first, second = entries(tmp_path)
+    assert summary.merged == ["BUG-002"] and summary.updated == ["BUG-001"]
+    assert (first["status"], first["root_cause"]) == ("open", "ms-to-bytes rounding")
+    assert (second["status"], second["merged_into"]) == ("merged", "BUG-001")
+    # the merged entry stays merged; the root cause keeps its ID on the next run
+    assert merge(tmp_path, read, run_id="f-3").updated == ["BUG-001"]
+    assert [e["status"] for e in entries(tmp_path)] == ["open", "merged"]
