@@ -9,13 +9,14 @@ only draws it. A spec is::
      "bands": [[upper, lower]], "faults": [...], "events": [...], "ticks": [...]}
 
 ``kind`` is ``spectrum`` (x = 1/(1-p) on a log axis, ``ticks`` at 50/90/99/99.9/99.99 %),
-``time`` (x = seconds from the scenario's start, fault windows shaded, events marked) or
+``time`` (x = seconds from the scenario's start, fault windows shaded, events marked),
+``curve`` (x = offered chunks/s; ``marks``: ``[x, label]`` drawn as vertical lines) or
 ``dots`` (x = scenario index, ``ticks`` name the scenarios). ``xs`` is the one x array
 every series shares; a value a series lacks there is None (``span: True``: the line goes
 on across it). ``style`` is ``line``, ``dash``, ``step``, ``band`` (a thin line whose
 range to its partner is filled, see ``bands``: pairs of indexes into ``series``),
-``dots`` or ``dots-hollow``; ``group`` picks the colour (:data:`BASELINE_GROUP` grey for
-a baseline).
+``line-dots``, ``dots`` or ``dots-hollow``; ``group`` picks the colour
+(:data:`BASELINE_GROUP` grey for a baseline).
 
 Which charts a results document cannot give is said, not hidden: :func:`missing_plots`
 names them with the reason (a version 1 document has no time series).
@@ -38,6 +39,7 @@ __all__ = [
     "compare_charts",
     "latency_time_chart",
     "level_charts",
+    "load_curve_chart",
     "memory_chart",
     "missing_plots",
     "scenario_charts",
@@ -339,6 +341,70 @@ def memory_chart(name: str, current: Run, baseline: Run | None,
                                                      "log": False}, ts, tables, series, [])
 
 
+def _curve(doc: Mapping[str, Any], name: str) -> tuple[str, Mapping[str, Any]] | None:
+    """``(measure name, measure)`` of the scenario's first measure (``ctx.measure``) that
+    carries a load curve: ``curve`` points with ``offered_cps`` and ``p99_ms``."""
+    for entry in _scenario_entries(doc, name):
+        metrics = entry.get("metrics")
+        if not isinstance(metrics, Mapping):
+            continue
+        for key in sorted(metrics):
+            value = metrics[key]
+            points = value.get("curve") if isinstance(value, Mapping) else None
+            if isinstance(points, list) and points and all(
+                    isinstance(p, Mapping) and isinstance(p.get("offered_cps"), int | float)
+                    for p in points):
+                return str(key), value
+    return None
+
+
+def load_curve_chart(name: str, current: Run, baseline: Run | None,
+                     chart_id: str) -> dict[str, Any] | None:
+    """Latency against offered load (a closed-loop capacity scenario's open-loop steps):
+    P50 and P99 per offered rate, the baseline's P99 beside it, the knee marked (the first
+    rate that failed)."""
+    found = _curve(current.doc, name)
+    if found is None:
+        return None
+    key, measure = found
+
+    def column(points: Sequence[Mapping[str, Any]], field: str) -> list[float | None]:
+        out: list[float | None] = []
+        for point in points:
+            value = point.get(field)
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+            out.append(float(value) if ok else None)
+        return out
+
+    points = measure["curve"]
+    xs = [float(p["offered_cps"]) for p in points]
+    tables = [(xs, [column(points, "p99_ms"), column(points, "p50_ms")])]
+    series = [{"label": f"P99 · {current.label}", "style": "line-dots", "group": 0},
+              {"label": f"P50 · {current.label}", "style": "line-dots", "group": 2}]
+    base = _curve(baseline.doc, name) if baseline is not None else None
+    if base is not None and baseline is not None:
+        base_points = base[1]["curve"]
+        tables.append(([float(p["offered_cps"]) for p in base_points],
+                       [column(base_points, "p99_ms")]))
+        series.append({"label": f"P99 · {baseline.label}", "style": "line-dots",
+                       "group": BASELINE_GROUP})
+    xs = _align(tables, series)
+    for spec in series:
+        spec["span"] = True  # the runs' rates differ: each line joins its own points
+    knee = measure.get("knee_cps")
+    marks = [[round(float(knee), 1), "knee"]] if isinstance(knee, int | float) else []
+    return {
+        "id": chart_id, "kind": "curve", "title": f"{name}: latency against offered load",
+        "caption": f"Open-loop steps at fractions of the measured capacity ({key}): P50 and "
+                   "P99 latency per offered rate; the knee is the first rate that was not "
+                   "sustained (delivered below offered, or P99 over its limit).",
+        "x": {"label": "offered chunks/s", "scale": "linear"},
+        "y": {"label": "ms", "unit": "ms", "log": True},
+        "xs": xs, "series": series, "bands": [], "faults": [], "events": [], "ticks": [],
+        "marks": marks,
+    }
+
+
 def scenario_charts(name: str, current: Run, baseline: Run | None = None,
                     others: Sequence[Run] = (), *, prefix: str = "c") -> list[dict[str, Any]]:
     """Every chart of one scenario, in reading order: the spectrum (the run, the baseline
@@ -350,6 +416,7 @@ def scenario_charts(name: str, current: Run, baseline: Run | None = None,
               latency_time_chart(name, current, baseline, f"{key}-latency"),
               throughput_chart(name, current, baseline, f"{key}-throughput"),
               *level_charts(name, current, baseline, (f"{key}-depth", f"{key}-buffer")),
+              load_curve_chart(name, current, baseline, f"{key}-curve"),
               memory_chart(name, current, baseline, f"{key}-memory")]
     return [c for c in charts if c is not None]
 

@@ -51,6 +51,11 @@
     if (s.style === "dash") { o.dash = [6, 4]; o.width = 1.2; }
     if (s.style === "step") { o.paths = uPlot.paths.stepped({align: 1}); }
     if (s.style === "band") { o.stroke = colour(s.group, 0.35); o.width = 0.5; }
+    if (s.style === "line-dots") {
+      o.points = {show: true, size: 6, width: 1.5, stroke: colour(s.group),
+                  fill: colour(s.group)};
+      return o;
+    }
     if (s.style === "dots" || s.style === "dots-hollow") {
       o.paths = function () { return null; };
       o.points = {show: true, size: 9, width: 2, stroke: colour(s.group),
@@ -102,6 +107,22 @@
         ctx.fillStyle = "rgba(160, 30, 28, 0.9)";
         ctx.font = (11 * dpr) + "px sans-serif";
         ctx.fillText(f.label, x0 + 3 * dpr, u.bbox.top + u.bbox.height - 3 * dpr);
+      });
+      (spec.marks || []).forEach(function (m) {
+        var x = u.valToPos(m[0], "x", true);
+        ctx.strokeStyle = "rgba(60,60,60,0.8)";
+        ctx.setLineDash([4 * dpr, 3 * dpr]);
+        ctx.lineWidth = dpr;
+        ctx.beginPath();
+        ctx.moveTo(x, u.bbox.top);
+        ctx.lineTo(x, u.bbox.top + u.bbox.height);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.fillStyle = "rgba(60,60,60,0.95)";
+        ctx.font = (11 * dpr) + "px sans-serif";
+        ctx.textBaseline = "top";
+        ctx.fillText(m[1], x + 3 * dpr, u.bbox.top + 2 * dpr);
+        ctx.textBaseline = "bottom";
       });
       var kinds = Object.keys(EVENTS).filter(function (k) {
         return spec.events.some(function (e) { return e[0] === k; });
@@ -169,9 +190,11 @@
                  values: function (u, splits) { return splits.map(tickText); }};
     var series = [{
       label: spec.kind === "spectrum" ? "percentile"
-        : spec.kind === "dots" ? (spec.x.label || "scenario") : "s",
+        : spec.kind === "dots" ? (spec.x.label || "scenario")
+        : spec.kind === "curve" ? "offered" : "s",
       value: function (u, v) {
         if (spec.kind === "spectrum") { return percentileOf(v); }
+        if (spec.kind === "curve") { return fmt(v, "/s"); }
         if (spec.kind === "dots") {
           var t = spec.ticks[Math.round(v)];
           return v === null || v === undefined || !t ? "–" : t[1];

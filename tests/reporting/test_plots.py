@@ -151,3 +151,24 @@ def test_compare_cells_with_histograms_give_the_targets_spectra_on_one_chart() -
     at_p99 = spectrum["xs"].index(100.0)
     assert _series(spectrum, "latency · theirs")[at_p99] == pytest.approx(198.0, rel=1e-3)
     assert _series(spectrum, "latency · ours")[at_p99] == pytest.approx(49.5, rel=1e-3)
+
+
+def test_a_load_curve_is_latency_against_offered_rate_with_its_knee() -> None:
+    from harness.plots import load_curve_chart
+
+    doc = timeseries_doc()
+    doc["scenarios"][0]["metrics"]["capacity"] = {"knee_cps": 300.0, "curve": [
+        {"offered_cps": 100.0, "p50_ms": 1.0, "p99_ms": 2.0},
+        {"offered_cps": 200.0, "p50_ms": 2.0, "p99_ms": 5.0},
+        {"offered_cps": 300.0, "p50_ms": 9.0, "p99_ms": 80.0}]}
+    base = timeseries_doc()
+    base["scenarios"][0]["metrics"]["capacity"] = {"knee_cps": None, "curve": [
+        {"offered_cps": 150.0, "p50_ms": 1.0, "p99_ms": 3.0}]}
+    chart = load_curve_chart("stream", Run("this run", doc), Run("baseline", base,
+                                                                 baseline=True), "c")
+    assert chart is not None and chart["kind"] == "curve"
+    assert chart["xs"] == [100.0, 150.0, 200.0, 300.0]
+    assert _series(chart, "P99 · this run") == [2.0, None, 5.0, 80.0]
+    assert _series(chart, "P99 · baseline") == [None, 3.0, None, None]
+    assert chart["marks"] == [[300.0, "knee"]]
+    assert load_curve_chart("stream", Run("old", baseline_v1_doc()), None, "c") is None
