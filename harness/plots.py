@@ -408,8 +408,10 @@ def load_curve_chart(name: str, current: Run, baseline: Run | None,
 def scenario_charts(name: str, current: Run, baseline: Run | None = None,
                     others: Sequence[Run] = (), *, prefix: str = "c") -> list[dict[str, Any]]:
     """Every chart of one scenario, in reading order: the spectrum (the run, the baseline
-    and ``others`` overlaid), latency, throughput, queue depth, buffer level and memory
-    over time. Chart ids are ``{prefix}-{name}-{what}``."""
+    and ``others`` overlaid), latency, throughput, queue depth, buffer level, load curve
+    and memory over time. Chart ids are ``{prefix}-{name}-{what}``. With repeats, the
+    spectrum is of the merged histograms and the plots over time are of the first attempt
+    (their captions say so)."""
     key = f"{prefix}-{name}"
     runs = [current, *([baseline] if baseline is not None else []), *others]
     charts = [spectrum_chart(name, runs, f"{key}-spectrum"),
@@ -418,7 +420,13 @@ def scenario_charts(name: str, current: Run, baseline: Run | None = None,
               *level_charts(name, current, baseline, (f"{key}-depth", f"{key}-buffer")),
               load_curve_chart(name, current, baseline, f"{key}-curve"),
               memory_chart(name, current, baseline, f"{key}-memory")]
-    return [c for c in charts if c is not None]
+    charts = [c for c in charts if c is not None]
+    repeats = len(_scenario_entries(current.doc, name))
+    if repeats > 1:
+        for chart in charts:
+            chart["caption"] += (f" Merged over the {repeats} attempts." if chart["kind"] ==
+                                 "spectrum" else f" The first of {repeats} attempts.")
+    return charts
 
 
 def missing_plots(doc: Mapping[str, Any], label: str) -> list[str]:

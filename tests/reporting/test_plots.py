@@ -172,3 +172,12 @@ def test_a_load_curve_is_latency_against_offered_rate_with_its_knee() -> None:
     assert _series(chart, "P99 · baseline") == [None, 3.0, None, None]
     assert chart["marks"] == [[300.0, "knee"]]
     assert load_curve_chart("stream", Run("old", baseline_v1_doc()), None, "c") is None
+
+
+def test_with_repeats_captions_say_merged_or_first_attempt() -> None:
+    doc = timeseries_doc()
+    second = dict(doc["scenarios"][0], repeat_index=1)
+    doc["scenarios"].append(second)
+    charts = scenario_charts("stream", Run("this run", doc))
+    assert charts[0]["caption"].endswith("Merged over the 2 attempts.")
+    assert all(c["caption"].endswith("The first of 2 attempts.") for c in charts[1:])
