@@ -248,6 +248,18 @@ def _findings(body: list[str], ledgers: Mapping[str, Sequence[Mapping[str, Any]]
     return "\n".join(parts)
 
 
+_VERDICTS = ("supported", "refuted", "inconclusive", "untested", "PASS", "FAIL", "ERROR",
+             "TIMEOUT", "INVALID", "SKIPPED")
+
+
+def _badges(text: str) -> str:
+    """Table cells that hold only a status, as coloured badges (read at a glance)."""
+    for word in _VERDICTS:
+        text = text.replace(f"<td>{word}</td>",
+                            f'<td><span class="badge b-{slug(word)}">{word}</span></td>')
+    return text
+
+
 def build_html_report(
     results: Mapping[str, Any],
     ledgers: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -284,6 +296,8 @@ def build_html_report(
             content = _compare(rest, results, comparison, charts)
         elif key == "findings":
             content = _findings(rest, ledgers)
+        elif key in ("hypotheses", "results"):
+            content = _badges(_md(rest))
         else:
             content = _md(rest)
         body.append(f'<section id="{anchor}"><h2>{html.escape(heading)}</h2>\n{content}'
