@@ -90,6 +90,9 @@ async def _blocking_phase(ctx: ScenarioContext, make_chunk: Any) -> None:
                                            crash_after=p["crash_after"],
                                            end_errors=target.closed_errors),
                          name="block-consumer", may_fail=True)
+    crashed: list[int] = []  # when the consumer died: a fault window until the close
+    consumer.add_done_callback(lambda task: crashed.append(time.perf_counter_ns())
+                               if not task.cancelled() and task.exception() else None)
     report = await ctx.spawn(open_loop_producer(
         producer=1, count=p["blocking_chunks"], rate=ConstantRate(p["rate_cps"]),
         make_chunk=make_chunk, put=put, trace=ctx.trace, start_ns=time.perf_counter_ns(),
@@ -100,6 +103,8 @@ async def _blocking_phase(ctx: ScenarioContext, make_chunk: Any) -> None:
     if not consumer.done():
         consumer.cancel()
     await close_queue(queue, ctx=ctx, name="blocking")
+    if crashed:
+        ctx.trace.fault("consumer crashed", crashed[0], max(crashed[0], time.perf_counter_ns()))
     drained = drain_nowait(queue, consumer=DRAIN_CONSUMER, trace=ctx.trace)
     throttles = sum(1 for name, _p, _t in ctx.trace.events[events_before:]
                     if name == "stream.throttle_started")
