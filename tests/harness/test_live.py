@@ -96,10 +96,10 @@ def test_run_on_a_terminal_shows_the_live_view(tmp_path: Path,
     monkeypatch.setattr(run, "_console", terminal)
     code = main(["run", "toy_stream", *TOYS, "--target", "harness_toys:good_target", "--quick",
                  "--seed", "3", "--no-ledger", "--results-dir", str(tmp_path)])
-    assert code == 0
+    assert code in (0, 3)  # 3: a loaded machine made the load generator late (invalid)
     shown = screen.getvalue()
     assert "depth / level" in shown and "1/1 attempts done" in shown
-    assert "toy_stream: pass (" not in shown  # no plain line: the live view said it
+    assert "toy_stream: pass (" not in shown and "toy_stream: invalid (" not in shown
 
 
 @pytest.mark.parametrize("extra", [["--no-live"], []])
@@ -116,9 +116,9 @@ def test_without_a_terminal_or_with_no_live_each_scenario_is_one_line(
     code = main(["run", "toy_stream", *TOYS, "--target", "harness_toys:good_target", "--quick",
                  "--seed", "3", "--no-ledger", "--results-dir", str(tmp_path), "--json",
                  *extra])
-    assert code == 0
+    assert code in (0, 3)  # 3: a loaded machine made the load generator late (invalid)
     captured = capsys.readouterr()
     doc: dict[str, Any] = orjson.loads(captured.out)  # --json: stdout is the document alone
     assert doc["scenarios"][0]["name"] == "toy_stream"
-    assert "toy_stream: pass (" in captured.err
+    assert f"toy_stream: {doc['scenarios'][0]['status']} (" in captured.err
     assert "depth / level" not in captured.err
