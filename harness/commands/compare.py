@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -24,7 +25,8 @@ from harness.errors import EXIT_FAIL, EXIT_OK
 from harness.jsonio import dumps, write_json_atomic
 from harness.results import validate_results
 
-__all__ = ["COMPARE_LATEST", "configure", "execute", "render_table"]
+__all__ = ["COMPARE_LATEST", "configure", "execute", "render_scenario", "render_summary",
+           "render_tables"]
 
 COMPARE_LATEST = "compare-latest.json"
 _STYLE = {"pass": "green", "fail": "bold red", "error": "bold red", "timeout": "bold red",
@@ -49,34 +51,66 @@ def _num(value: Any, fmt: str) -> str:
     return format(value, fmt) if isinstance(value, int | float) else "-"
 
 
-def render_table(compare: dict[str, Any]) -> Table:
-    """Scenario rows; per target: status, throughput, P50/P99, lost, dropped, findings."""
-    names = [t["name"] for t in compare["targets"]]
-    table = Table(title=f"compare {' vs '.join(names)} · suite {compare['suite']} · "
-                        f"seed {compare['seed']}")
-    table.add_column("scenario")
-    for name in names:
-        table.add_column(f"{name}\nstatus")
-        table.add_column("chunks/s", justify="right")
-        table.add_column("p50/p99 ms", justify="right")
-        table.add_column("lost/drop", justify="right")
-        table.add_column("findings", justify="right")
-    for row in compare["rows"]:
-        cells = [row["scenario"]]
-        for name in names:
-            cell = row.get(name)
-            if cell is None:
-                cells += ["-"] * 5
-                continue
-            cells += [
-                f"[{_STYLE.get(cell['status'], '')}]{cell['status']}[/]",
-                _num(cell["throughput_cps"], ",.0f"),
-                f"{_num(cell['p50_ms'], '.2f')}/{_num(cell['p99_ms'], '.2f')}",
-                f"{cell['lost']}/{cell['dropped']}",
-                str(cell["findings"]),
-            ]
-        table.add_row(*cells)
+def render_summary(compare: dict[str, Any]) -> Table:
+    """One row per target: version and how its scenarios ended, bug findings in all."""
+    table = Table(title=f"compare · suite {compare['suite']} · seed {compare['seed']}"
+                        f"{' · quick' if compare.get('quick') else ''}",
+                  box=box.SIMPLE_HEAD, title_justify="left")
+    for name, justify in (("target", "left"), ("version", "left"), ("pass", "right"),
+                          ("fail", "right"), ("invalid", "right"), ("skipped", "right"),
+                          ("bugs", "right")):
+        table.add_column(name, justify=justify, no_wrap=name in ("target", "version"))
+    for target in compare["targets"]:
+        name = target["name"]
+        cells = [row.get(name) for row in compare["rows"] if row.get(name) is not None]
+        ended = [cell["status"] for cell in cells]
+        failed = sum(status in ("fail", "error", "timeout") for status in ended)
+        table.add_row(name, str(target["version"]), str(ended.count("pass")),
+                      f"[bold red]{failed}[/]" if failed else "0", str(ended.count("invalid")),
+                      str(ended.count("skipped")), str(sum(c["findings"] for c in cells)))
     return table
+
+
+def render_scenario(compare: dict[str, Any], row: dict[str, Any]) -> Table:
+    """One scenario, one row per target (fits 80 columns whatever the number of targets):
+    status, delivered chunks/s, P50/P99 latency, lost/dropped chunks, bug findings; what a
+    skipped target lacked goes under the table."""
+    table = Table(title=row["scenario"], box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("target", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("chunks/s", justify="right")
+    table.add_column("p50/p99 ms", justify="right")
+    table.add_column("lost/drop", justify="right")
+    table.add_column("bugs", justify="right")
+    lacks: dict[str, list[str]] = {}
+    for target in compare["targets"]:
+        name = target["name"]
+        cell = row.get(name)
+        if cell is None:
+            table.add_row(name, "-", "-", "-", "-", "-")
+            continue
+        status = cell["status"]
+        if status == "skipped":
+            reason = ", ".join(str(c) for c in cell.get("skipped") or []) or "skipped"
+            lacks.setdefault(reason, []).append(name)
+            table.add_row(name, f"[dim]{status}[/]", "", "", "", "")
+            continue
+        table.add_row(
+            name, f"[{_STYLE.get(status, '')}]{status}[/]",
+            _num(cell["throughput_cps"], ",.0f"),
+            f"{_num(cell['p50_ms'], '.2f')}/{_num(cell['p99_ms'], '.2f')}",
+            f"{cell['lost']}/{cell['dropped']}", str(cell["findings"]))
+    if lacks:
+        table.caption = "; ".join(f"{', '.join(names)} lack {reason}"
+                                  for reason, names in lacks.items())
+        table.caption_justify = "left"
+    return table
+
+
+def render_tables(compare: dict[str, Any]) -> list[Table]:
+    """The summary, then one table per scenario (docs/running.md, "compare")."""
+    return [render_summary(compare), *(render_scenario(compare, row)
+                                       for row in compare["rows"])]
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -100,23 +134,25 @@ def execute(args: argparse.Namespace) -> int:
     write_json_atomic(results_dir / COMPARE_LATEST, docs[0])
     summaries = []
     if ledger_dir is not None:
+        from harness.commands.run import ledger_line
         from harness.findings import record_run
 
         for doc in docs:
             summaries.append(f"{doc['target']['name']}: "
-                             f"{record_run(doc, ledger_dir=ledger_dir).describe()}")
+                             f"{ledger_line(record_run(doc, ledger_dir=ledger_dir), ledger_dir)}")
     compare = docs[0]["compare"]
     if args.json:
         sys.stdout.buffer.write(dumps({"compare": compare}))
         sys.stdout.flush()
     else:
         out = Console()
-        if not out.is_terminal:
-            out.width = max(out.width, 160)
-        out.print(render_table(compare))
+        for table in render_tables(compare):
+            out.print(table)
+            out.print()
         for line in summaries:
             out.print(line, markup=False, highlight=False)
-        out.print(f"results: {results_dir / COMPARE_LATEST}", markup=False, highlight=False)
+        out.print(f"results: {results_dir / COMPARE_LATEST} (and one document per target "
+                  f"in {results_dir})", markup=False, highlight=False)
     reference = docs[0]["scenarios"]
     return EXIT_FAIL if any(s["status"] in ("fail", "error", "timeout") for s in reference) \
         else EXIT_OK

@@ -3,15 +3,20 @@
 Each distinct defect becomes one bug in ``bugs.json`` with its shrunk reproduction (a
 script that fails on the fuzzed target and passes on stageflow_core, checked in a
 subprocess before it is recorded); capabilities the target lacks become improvements; the
-same defect found again updates its entry. Exit codes: 0 nothing found, 1 bugs found,
-2 bad input (unknown target or machine, corrupt ledger).
+same defect found again updates its entry. The session's report is written to
+``<results-dir>/fuzz-<run-id>.json`` and ``fuzz-latest.json``, and everything hypothesis
+stores on disk (its ``.hypothesis`` directory: example database location, caches) goes to
+``<results-dir>/hypothesis``, never the current directory. Exit codes: 0 nothing found,
+1 bugs found, 2 bad input (unknown target or machine, corrupt ledger).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,13 +24,30 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.commands import _options as opt
+from harness.commands.run import ledger_line
 from harness.errors import EXIT_FAIL, EXIT_OK, HarnessError
 from harness.fuzz import MACHINES, FuzzConfig, FuzzReport, run_fuzz, to_findings
-from harness.jsonio import dumps
+from harness.jsonio import dumps, write_json_atomic
 from harness.results import new_run_id
 from harness.targets import load_target
 
-__all__ = ["configure", "execute"]
+__all__ = ["FUZZ_LATEST", "configure", "execute", "hypothesis_home"]
+
+FUZZ_LATEST = "fuzz-latest.json"
+
+
+@contextlib.contextmanager
+def hypothesis_home(directory: Path) -> Iterator[None]:
+    """Hypothesis stores what it writes (``.hypothesis``: the example database's location,
+    its caches) under ``directory`` while the block runs; the previous home comes back."""
+    from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
+
+    previous = storage_directory(intent_to_write=False).home_directory
+    set_hypothesis_home_dir(directory)
+    try:
+        yield
+    finally:
+        set_hypothesis_home_dir(previous)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +62,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="wall-time budget of the session in seconds (default 100)")
     parser.add_argument("--no-verify", action="store_true",
                         help="record reproductions without running them in a subprocess")
+    opt.add_results_dir(parser)
     opt.add_ledger_options(parser)
     opt.add_json(parser, help="print the session report as JSON on stdout")
 
@@ -51,6 +74,7 @@ def _check(args: argparse.Namespace) -> Path | None:
         raise HarnessError(f"--max-examples must be >= 1, got {args.max_examples}")
     if not args.budget > 0:
         raise HarnessError(f"--budget must be > 0 seconds, got {args.budget}")
+    opt.check_writable(Path(args.results_dir), "results directory")
     return opt.check_ledger_dir(args)  # a corrupt ledger stops us before fuzzing
 
 
@@ -84,7 +108,9 @@ def execute(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     command = shlex.join(["stageflow-stress", "fuzz", "--target", target.name, "--seed",
                           str(args.seed), "--max-examples", str(args.max_examples)])
-    with err.status(f"fuzzing {target.name}...") as status:
+    results_dir = Path(args.results_dir)
+    hypothesis_dir = results_dir / "hypothesis"
+    with err.status(f"fuzzing {target.name}...") as status, hypothesis_home(hypothesis_dir):
         report = run_fuzz(target, config, command="stageflow-stress fuzz",
                           progress=lambda text: status.update(f"fuzz {target.name}: {text}"))
     run_id = new_run_id()
@@ -107,6 +133,9 @@ def execute(args: argparse.Namespace) -> int:
         ids["bugs"] = ["-"] * len(report.violations)
     doc = {"fuzz": {**report.as_dict(), "run_id": run_id, "command": command,
                     "ledger": merged or None}}
+    report_path = results_dir / f"fuzz-{run_id}.json"
+    write_json_atomic(report_path, doc)
+    write_json_atomic(results_dir / FUZZ_LATEST, doc)
     if args.json:
         sys.stdout.buffer.write(dumps(doc))
         sys.stdout.flush()
@@ -118,8 +147,10 @@ def execute(args: argparse.Namespace) -> int:
                       + ", ".join(report.missing_capabilities))
         for note in report.notes:
             out.print(f"[dim]note: {note}[/]")
-        if merged:
-            out.print(str(merged["summary"]))
+        if ledger_dir is not None:
+            out.print(ledger_line(summary, ledger_dir), markup=False, highlight=False)
         out.print(f"{report.duration_s:.1f} s; rounds per machine: "
                   + ", ".join(f"{k}={v}" for k, v in report.rounds.items()))
+        out.print(f"results: {report_path} (and {results_dir / FUZZ_LATEST}) · hypothesis: "
+                  f"{hypothesis_dir}", markup=False, highlight=False)
     return EXIT_FAIL if report.violations else EXIT_OK

@@ -1,4 +1,5 @@
-"""``stageflow-stress list``: suites, scenarios, their category and the hypotheses each tests.
+"""``stageflow-stress list``: suites, scenarios, their category and the hypotheses each tests;
+``list --targets``: the built-in targets with their version, parts and capabilities.
 
 The scenario table shows each scenario's summary (the lead of its description) so that it
 stays readable at 80 columns; ``list SCENARIO ...`` shows scenarios in full (description,
@@ -19,7 +20,7 @@ from harness.errors import EXIT_OK, HarnessError
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["configure", "execute", "listing"]
+__all__ = ["configure", "execute", "listing", "target_listing"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +31,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         dest="modules", help="import MODULE to register more scenarios")
     parser.add_argument("--params", action="store_true",
                         help="show each scenario's quick and full parameters")
+    parser.add_argument("--targets", action="store_true",
+                        help="the built-in targets: version (or how to install), parts, "
+                             "capabilities")
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
 
@@ -73,6 +77,37 @@ def listing(suite: str | None = None, names: Sequence[str] = ()) -> dict[str, An
         ],
         "hypotheses": dict(HYPOTHESES),
     }
+
+
+def target_listing() -> dict[str, Any]:
+    """``{"targets": [...]}``: each built-in target's version, parts, capabilities and
+    declarations, or (not installed) the command that installs it."""
+    from harness.targets import BUILTIN_TARGETS, builtin_status
+
+    return {"targets": [builtin_status(name) for name in BUILTIN_TARGETS]}
+
+
+def _print_targets(console: Console, data: dict[str, Any]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title="built-in targets (--target NAME; docs/targets.md)",
+                  box=box.SIMPLE_HEAD)
+    table.add_column("target", no_wrap=True)
+    table.add_column("version", no_wrap=True)
+    table.add_column("parts", max_width=16)
+    table.add_column("capabilities", ratio=1)
+    for row in data["targets"]:
+        if row["installed"]:
+            table.add_row(row["name"], row["version"], " ".join(row["parts"]),
+                          " ".join(row["capabilities"]) or "-")
+        else:
+            table.add_row(row["name"], "not installed", "-", "(below)")
+    console.print(table)
+    for row in data["targets"]:
+        if not row["installed"]:
+            console.print(f"{row['name']}: {row.get('error') or row['install']}",
+                          markup=False, highlight=False)
 
 
 def _params_text(s: dict[str, Any]) -> str:
@@ -139,6 +174,17 @@ def execute(args: argparse.Namespace) -> int:
 
     from harness.runner import configured_scenario_modules, import_scenario_modules
 
+    if args.targets:
+        if args.names or args.suite or args.modules or args.params:
+            raise HarnessError("list --targets takes no scenario, --suite, --scenarios or "
+                               "--params")
+        data = target_listing()
+        if args.json:
+            sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_SORT_KEYS
+                                                 | orjson.OPT_INDENT_2) + b"\n")
+        else:
+            _print_targets(Console(), data)
+        return EXIT_OK
     import_scenario_modules(dict.fromkeys([*configured_scenario_modules(), *args.modules]))
     data = listing(args.suite, args.names)
     if args.json:

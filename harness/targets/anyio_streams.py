@@ -119,8 +119,9 @@ class AnyioTarget(Adapter):
     def __init__(self) -> None:
         import anyio
 
-        self.closed_errors = (anyio.ClosedResourceError, anyio.BrokenResourceError)
         self.end_errors = (anyio.EndOfStream,)
+        self.closed_errors = (anyio.ClosedResourceError, anyio.BrokenResourceError,
+                              anyio.EndOfStream)
         self.full_errors = (anyio.WouldBlock,)
         self.empty_errors = (anyio.WouldBlock,)
         super().__init__()

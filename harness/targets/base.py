@@ -97,9 +97,11 @@ class Capabilities:
         return data
 
     def names(self) -> list[str]:
-        """The capabilities that are on (``overflow:<policy>`` for policies beyond block)."""
+        """The capabilities that are on (``overflow:<policy>`` for policies beyond block;
+        ``duplex`` and ``pipeline`` are parts, not listed here)."""
         on = [f.name for f in fields(self)
-              if f.name != "overflow_policies" and getattr(self, f.name) is True]
+              if f.name not in ("overflow_policies", "duplex", "pipeline")
+              and getattr(self, f.name) is True]
         return on + [f"overflow:{p}" for p in OVERFLOW_POLICIES[1:]
                      if p in self.overflow_policies]
 
@@ -201,8 +203,9 @@ class Adapter:
     capabilities: Capabilities = Capabilities()
     semantics: Semantics = Semantics()
     closed_errors: tuple[type[BaseException], ...] = ()
-    """What a put on a closed queue raises (and, with ``end_errors``, anything that means
-    closed); empty when a closed put returns False or the target has no close."""
+    """Every exception that means "closed" from any queue call: what a put on a closed
+    queue raises, and ``end_errors`` too (so a consumer may stop on either). Empty when a
+    closed put returns False and get returns None, or the target has no close."""
     full_errors: tuple[type[BaseException], ...] = (asyncio.QueueFull,)
     """What ``put_nowait`` on a full queue, an expired ``put(timeout=)`` or the reject
     policy raise."""

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.targets.base import Adapter, distribution_version
+from harness.targets.base import PARTS, Adapter, distribution_version
 from harness.targets.check import as_target, check_target
 from harness.targets.module import ModuleTarget
 
@@ -108,7 +108,8 @@ def builtin_status(name: str) -> dict[str, Any]:
     except HarnessError as exc:
         row["error"] = str(exc)
         return row
-    row.update(installed=True, version=target.version, parts=sorted(target.parts),
+    row.update(installed=True, version=target.version,
+               parts=[part for part in PARTS if target.has(part)],
                capabilities=target.capabilities.names(),
                semantics=target.semantics.as_list())
     return row
