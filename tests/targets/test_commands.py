@@ -79,9 +79,20 @@ def test_fuzz_keeps_hypothesis_under_the_results_dir(
                  "--results-dir", str(results)])
     assert code in (0, 1)
     assert not (tmp_path / ".hypothesis").exists()
-    assert (results / "hypothesis").is_dir()
     latest = orjson.loads((results / "fuzz-latest.json").read_bytes())["fuzz"]
     assert latest["target"]["name"] == "stageflow_core"
     out = capsys.readouterr().out
     assert str(results / "fuzz-latest.json") in out.replace("\n", "")
     assert str(results / "hypothesis") in out.replace("\n", "")
+
+
+def test_hypothesis_home_is_the_results_dir_only_while_fuzzing(tmp_path: Path) -> None:
+    from hypothesis.configuration import storage_directory
+
+    from harness.commands.fuzz import hypothesis_home
+
+    before = storage_directory(intent_to_write=False).home_directory
+    with hypothesis_home(tmp_path / "hypothesis"):
+        assert storage_directory("x", intent_to_write=False).path == \
+            tmp_path / "hypothesis" / "x"
+    assert storage_directory(intent_to_write=False).home_directory == before
