@@ -500,6 +500,10 @@ def _defect_finding(run: dict[str, Any], key: DefectKey,
     title = vocabulary.headline(key, detail)
     checks = ", ".join(records)
     stack = invariant.get("stack")
+    verified: dict[str, Any] = {}
+    script = _scenario_script(key, target, title, reproduction)
+    if script is not None:  # a short verified script; the command stays in found_by
+        reproduction, verified = script
     others = len(records) - 1
     more = (f" (and {others} more check{'s' if others > 1 else ''}: see evidence.found_by)"
             if others else "")
@@ -528,10 +532,30 @@ def _defect_finding(run: dict[str, Any], key: DefectKey,
             property=key.property, operation=key.operation,
             defect_class=f"{key.property}: {key.operation}", reproduction=reproduction,
             stack="\n".join(map(str, stack)) if isinstance(stack, list) else stack,
-            found_by=list(records.values()),
+            found_by=list(records.values()), verified=verified or None,
         ),
         check=next(iter(records)),
     )
+
+
+def _scenario_script(key: DefectKey, target: dict[str, Any], title: str,
+                     command: str) -> tuple[str, dict[str, Any]] | None:
+    """The verified short script for a scenario-found defect (harness/reproduce.py), when
+    there is one for its key and the target is an importable module."""
+    from harness import reproduce
+
+    if key not in reproduce.SCRIPTS:
+        return None
+    try:
+        from harness.targets import load_target
+
+        module = getattr(getattr(load_target(target["name"]), "module", None), "__name__", None)
+    except Exception:  # a target that cannot be loaded here: keep the command
+        return None
+    if not module:
+        return None
+    return reproduce.scenario_script(key, module=module, title=title, command=command,
+                                     target=f"{target['name']} {target['version']}")
 
 
 def _evidence(run: dict[str, Any], scenario: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -748,6 +772,27 @@ def _has(capability: str, value: Any) -> bool:
 _CLAUSE_CAPABILITY = {"queue.full_put": "put_timeout"}
 
 
+# Our recommendation for a clause, as advice to the target's maintainer (the title of the
+# improvement); a clause not listed is worded from its meaning.
+_ADVICE = {
+    "argument validation": "refuse invalid arguments with ValueError/TypeError naming the "
+                           "argument (constructors and methods accept them today)",
+    "events.emitter_failures": "count and log a failing event emitter instead of swallowing "
+                               "its exception without a trace",
+    "queue.blocked_events": "emit stream.producer_blocked when a put starts to wait, not only "
+                            "once it has waited",
+    "queue.event_payloads": "name the dropped chunk (its sequence) in stream.chunk_dropped",
+    "buffer.event_payloads": "carry the documented keys in the buffer's events",
+    "queue.closed_put": "say what put() does on a closed queue, and report it the same way",
+    "queue.close_wakes_getters": "make close() wake every consumer waiting in get()",
+    "queue.end_of_stream": "say what get() returns on a closed, drained queue",
+    "buffer.underrun_events": "emit stream.buffer_underrun on a short read and "
+                              "stream.buffer_recovered on the next full one",
+    "buffer.overflow_trim": "trim only the audio the bound requires on overflow",
+    "buffer.readiness": "turn is_ready()/is_full() on once the whole frames that fit are held",
+}
+
+
 def _clause_group(clause: str) -> str:
     """Improvements of one recommendation: every ``*.validates_*`` clause is one."""
     return "argument validation" if ".validates_" in clause else clause
@@ -777,18 +822,17 @@ def _as_improvement(finding: Finding, judgement: Judgement) -> Finding:
             check=f"capability/{capability}", fingerprint="",
             expected=f"the target offers {capability!r}")
     group = _clause_group(clause)
-    title = (f"Recommend that {meaning}" if group == clause else
-             "Recommend validating arguments: invalid ones are refused with "
-             "ValueError/TypeError naming the argument")
+    advice = _ADVICE.get(group) or f"consider: {meaning}"
+    where_text = "" if group != clause else f"{finding.component}: "
     return dataclasses.replace(
         finding, kind="improvement", severity="P3",
-        title=f"{finding.component}: {title[0].lower()}{title[1:]}" if group == clause
-        else title,
+        title=f"{where_text}{advice[0].upper()}{advice[1:]}" if not where_text
+        else f"{where_text}{advice}",
         description=(
             f"{finding.target['name']} {finding.target.get('version', '')} does not declare "
             f"{clause} ({meaning}), so this is our recommendation, not a defect. Seen at "
             f"{finding.component}.{where}: {finding.actual}"),
-        recommendation=f"Consider: {meaning}; document the behaviour either way.",
+        recommendation=f"{advice[0].upper()}{advice[1:]}; document the behaviour either way.",
         impact="users must guess this behaviour or guard against it themselves",
         evidence={**evidence, "group": group}, check=f"contract/{group}",
         fingerprint=_group_fingerprint(finding.target["name"], group))

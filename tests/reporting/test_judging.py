@@ -3,6 +3,7 @@ symptoms of one root cause are one entry whose ID survives re-runs."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from harness.contract import Declaration, Level, Semantics
 from harness.defects import DefectKey, judge, root_cause
 from harness.findings import Finding, merge_findings
 from harness.ledgers import load_ledgers
+from harness.reproduce import scenario_script
 
 TARGET = {"name": "lib", "version": "1.0"}
 CLOSED_FALSE = Semantics([Declaration("queue.closed_put", "return_false", "lib docs, put")])
@@ -99,7 +101,7 @@ def test_recommendations_of_one_kind_are_one_improvement(tmp_path: Path) -> None
                                  "bad_input_refused"))
     (improvement,) = entries(tmp_path, "improvement")
     assert summary.added == ["IMP-001"] and entries(tmp_path) == []
-    assert improvement["title"].startswith("Recommend validating arguments")
+    assert improvement["title"].startswith("Refuse invalid arguments with ValueError")
     assert [s["operation"] for s in improvement["evidence"]["symptoms"]] == [
         "ChunkQueue()", "StreamingBuffer()", "read (negative or NaN duration)"]
 
@@ -136,3 +138,22 @@ def test_entries_filed_per_symptom_fold_into_the_oldest(
     # the merged entry stays merged; the root cause keeps its ID on the next run
     assert merge(tmp_path, read, run_id="f-3").updated == ["BUG-001"]
     assert [e["status"] for e in entries(tmp_path)] == ["open", "merged"]
+
+
+# --- scenario-found defects get a short script too ----------------------------------------
+
+@pytest.mark.skipif(importlib.util.find_spec("stageflow") is None,
+                    reason="the real Stageflow (peer extra) is not installed")
+def test_a_scenario_found_defect_gets_a_verified_short_script() -> None:
+    key = DefectKey("ChunkQueue", "close (blocked producer)", "no_loss")
+    made = scenario_script(key, module="stageflow.helpers.streaming", title="put lost",
+                           command="stageflow-stress run adv_close_under_load",
+                           target="stageflow 0.5.1")
+    assert made is not None
+    code, verified = made
+    assert verified["confirmed"] and verified["reference"]["result"] == "passes"
+    assert "'b' is lost" in verified["target"]["detail"]
+    assert code.count("\n") <= 30 and "stageflow_stress" not in code and "harness" not in code
+    # a key without a script keeps the finding's replay command
+    assert scenario_script(DefectKey("ChunkQueue", "get", "fifo"), module="m", title="t",
+                           command="c", target="t") is None
