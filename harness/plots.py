@@ -33,6 +33,7 @@ from harness.metrics import decode_histogram
 
 __all__ = [
     "BASELINE_GROUP",
+    "RATE_SPAN_MS",
     "SPECTRUM_PERCENTILES",
     "SPECTRUM_TICKS",
     "Run",
@@ -255,25 +256,54 @@ def latency_time_chart(name: str, current: Run, baseline: Run | None,
         [[0, 1]])
 
 
+RATE_SPAN_MS = 100.0
+"""Rates over time are averaged over about this long: a window a few chunks wide would
+otherwise swing between n and n+1 chunks (2 or 3 chunks of 20 ms in a 50 ms window) and
+draw a sawtooth that is only the binning."""
+
+
+def _moving_average(values: Sequence[float], width: int) -> list[float]:
+    """Centred moving average over ``width`` windows (fewer at the edges), 1 decimal."""
+    if width <= 1:
+        return [round(float(v), 1) for v in values]
+    sums = [0.0]
+    for value in values:
+        sums.append(sums[-1] + float(value))
+    half, out = width // 2, []
+    for index in range(len(values)):
+        lo, hi = max(0, index - half), min(len(values), index - half + width)
+        out.append(round((sums[hi] - sums[lo]) / (hi - lo), 1))
+    return out
+
+
 def throughput_chart(name: str, current: Run, baseline: Run | None,
                      chart_id: str) -> dict[str, Any] | None:
-    """Offered (scheduled) and delivered chunks per second in each window."""
+    """Offered (scheduled) and delivered chunks per second, averaged over
+    :data:`RATE_SPAN_MS` (a centred moving average of whole windows)."""
     ts = _timeseries(current.doc, name)
     if ts is None or not (any(ts.get("offered_cps") or []) or any(ts.get("delivered_cps")
                                                                     or [])):
         return None
-    tables = [(_seconds(ts), [ts["offered_cps"], ts["delivered_cps"]])]
+
+    def smooth(series_ts: Mapping[str, Any], key: str) -> list[float]:
+        width = max(1, round(RATE_SPAN_MS / float(series_ts["window_ms"])))
+        return _moving_average(series_ts[key], width)
+
+    tables = [(_seconds(ts), [smooth(ts, "offered_cps"), smooth(ts, "delivered_cps")])]
     series = [{"label": f"offered · {current.label}", "style": "dash", "group": 1},
-              {"label": f"delivered · {current.label}", "style": "step", "group": 0}]
+              {"label": f"delivered · {current.label}", "style": "line", "group": 0}]
     base = _timeseries(baseline.doc, name) if baseline is not None else None
     if base is not None and base.get("delivered_cps"):
-        tables.append((_seconds(base), [base["delivered_cps"]]))
-        series.append({"label": f"delivered · {baseline.label}", "style": "step",
+        tables.append((_seconds(base), [smooth(base, "delivered_cps")]))
+        series.append({"label": f"delivered · {baseline.label}", "style": "line",
                        "group": BASELINE_GROUP})
+    width = max(1, round(RATE_SPAN_MS / float(ts["window_ms"])))
+    span = (f"averaged over {width} windows of {ts['window_ms']:g} ms" if width > 1
+            else f"per {ts['window_ms']:g} ms window")
     return _time_chart(
         chart_id, f"{name}: throughput over time",
         f"Chunks scheduled (offered) and received (delivered; for a buffer: writes accepted) "
-        f"per second, in {ts['window_ms']:g} ms windows.",
+        f"per second, {span}.",
         {"label": "chunks/s", "unit": "/s", "log": False}, ts, tables, series, [])
 
 

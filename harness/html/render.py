@@ -289,6 +289,10 @@ def build_html_report(
     for key, lines in sections:
         heading, rest = _heading(lines)
         anchor = slug(key)
+        if key == "appendix" and sweep is not None and isinstance(sweep.get("sweep"), Mapping):
+            toc.append('<a href="#sweep">Sweep</a>')  # a results section: before the inputs
+            body.append(f'<section id="sweep"><h2>Sweep</h2>\n'
+                        f'{_sweep(sweep, sweep_label, charts)}</section>')
         toc.append(f'<a href="#{anchor}">{html.escape(heading)}</a>')
         if key == "performance":
             content = _performance(rest, results, results_label, baseline, charts)
@@ -301,10 +305,6 @@ def build_html_report(
         else:
             content = _md(rest)
         body.append(f'<section id="{anchor}"><h2>{html.escape(heading)}</h2>\n{content}'
-                    "</section>")
-    if sweep is not None and isinstance(sweep.get("sweep"), Mapping):
-        toc.append('<a href="#sweep">Sweep</a>')
-        body.append(f'<section id="sweep"><h2>Sweep</h2>\n{_sweep(sweep, sweep_label, charts)}'
                     "</section>")
     data = orjson.dumps(charts, option=orjson.OPT_SORT_KEYS).decode("utf-8")
     return "\n".join([

@@ -181,3 +181,17 @@ def test_with_repeats_captions_say_merged_or_first_attempt() -> None:
     charts = scenario_charts("stream", Run("this run", doc))
     assert charts[0]["caption"].endswith("Merged over the 2 attempts.")
     assert all(c["caption"].endswith("The first of 2 attempts.") for c in charts[1:])
+
+
+def test_rates_over_time_are_averaged_over_about_100_ms_so_binning_draws_no_sawtooth() -> None:
+    doc = timeseries_doc()
+    doc["scenarios"][0]["metrics"]["timeseries"] = {
+        "window_ms": 50.0, "span_ms": 400.0, "t_ms": [50.0 * i for i in range(8)],
+        "latency_ms": {"p50": [None] * 8, "p99": [None] * 8, "max": [None] * 8},
+        "offered_cps": [40.0, 60.0] * 4, "delivered_cps": [40.0, 60.0] * 4,
+        "levels": {}, "rss_bytes": None, "loop_lag_ms": None, "events": {}, "faults": []}
+    chart = next(c for c in scenario_charts("stream", Run("this run", doc))
+                 if c["id"].endswith("-throughput"))
+    delivered = _series(chart, "delivered · this run")
+    assert delivered[1:-1] == [50.0] * 6  # 2 or 3 chunks of 20 ms per 50 ms: 50 chunks/s
+    assert "averaged over 2 windows of 50 ms" in chart["caption"]
