@@ -457,7 +457,7 @@ def _threshold_checks(
         )
     scoped = threshold.scenario is not None
     checks: list[Check] = []
-    exists = measured = False
+    exists = measured = unmeasured_has_it = False
     only_unmeasured = True
     for name in targets:
         all_repeats = groups[name]
@@ -470,6 +470,7 @@ def _threshold_checks(
                 checks.append(_skip(threshold, name, "scenario skipped: not measured"))
             elif states != {_MISSING}:
                 checks.append(_skip(threshold, name, "run invalid: not measured"))
+                unmeasured_has_it = True
             continue
         only_unmeasured = False
         values, states = _values(repeats, threshold.metric)
@@ -496,7 +497,7 @@ def _threshold_checks(
         checks.append(check)
     if not exists:
         raise _unknown_metric(threshold, results, "no scenario of the results has")
-    if not measured and not only_unmeasured:
+    if not measured and not only_unmeasured and not unmeasured_has_it:
         raise HarnessError(
             f"{threshold.source}: threshold {threshold.text!r}: metric "
             f"{threshold.metric.name!r} has no samples in any scenario (count 0 or null)"

@@ -108,8 +108,8 @@ def _nearest_rank(values: Sequence[int], q: float) -> float:
 
 
 class _NoGC:
-    """Keep the collector off while a pump is timed (both sides alike); rounds collect
-    before they start, so no pump inherits another's garbage."""
+    """Keep the collector off while a pump is timed (both sides alike); each part of the
+    scenario collects once before it starts."""
 
     def __enter__(self) -> None:
         self.enabled = gc.isenabled()
@@ -141,6 +141,7 @@ async def _queue_part(ctx: ScenarioContext, reference: Callable[[], Any]) -> dic
         with _NoGC():
             return await _pump(factory(), n)
 
+    gc.collect()  # once per part: a collection costs milliseconds in a large process
     n = _MIN_ITEMS  # calibrated on the target: a slow one must not make a round last long
     pumped = await timed(target, n)
     slice_ns = p["slice_ms"] * 1e6
@@ -154,7 +155,6 @@ async def _queue_part(ctx: ScenarioContext, reference: Callable[[], Any]) -> dic
     latencies: list[int] = []
     wrong = missing = 0
     for r in range(p["rounds"]):
-        gc.collect()
         best = {"target": 0, "reference": 0}
         order = ("target", "reference") if r % 2 == 0 else ("reference", "target")
         for _ in range(p["slices"]):
@@ -186,11 +186,11 @@ async def _queue_part(ctx: ScenarioContext, reference: Callable[[], Any]) -> dic
 
 async def _curve(ctx: ScenarioContext, capacity_cps: float) -> dict[str, Any]:
     p = ctx.params
+    gc.collect()
     points: list[dict[str, Any]] = []
     sustainable: float | None = None
     knee: float | None = None
     for fraction in p["curve"]:
-        gc.collect()
         offered = fraction * capacity_cps
         n = max(_MIN_ITEMS, int(offered * p["step_ms"] / 1000))
         with _NoGC():
@@ -250,13 +250,13 @@ async def _buffer_part(ctx: ScenarioContext, reference: Callable[[], Any],
             raise
         ctx.skip(str(capability or "buffer"), f"buffer capacity not measured: {exc}")
         return None
+    gc.collect()
     n = _calibrate(deep, p["slice_ms"] * 1e6)
     shallow(n)
     depth_ratios: list[float] = []
     buffer_ratios: list[float] = []
     cycles: list[float] = []
     for r in range(p["rounds"]):
-        gc.collect()
         best = {"deep": 0, "shallow": 0, "reference": 0}
         order = ("deep", "shallow", "reference") if r % 2 == 0 else (
             "reference", "shallow", "deep")

@@ -34,6 +34,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="the peer compared against, or 'none' (default: stageflow)")
     parser.add_argument("--strict", action="store_true",
                         help=f"exit {EXIT_BREACH} when a measured goal is not met")
+    parser.add_argument("--gate-power", action="store_true",
+                        help="measure the gate instead: false alarms in A/A pairs and "
+                             "detections of injected regressions (minutes; docs/gate.md)")
+    parser.add_argument("--power-runs", type=int, default=20, metavar="N",
+                        help="A/A pairs and runs per regression kind (default 20)")
 
 
 def _fmt(value: float | None, unit: str | None) -> str:
@@ -79,6 +84,8 @@ def _measurements_table(doc: dict[str, Any]) -> Table:
 
 
 def execute(args: argparse.Namespace) -> int:
+    if args.gate_power:
+        return _gate_power(args)
     err = Console(stderr=True)
     peer = None if args.peer.lower() == "none" else args.peer
     with err.status("benchmarking...") as status:
@@ -102,3 +109,100 @@ def execute(args: argparse.Namespace) -> int:
         return EXIT_BREACH
     return EXIT_OK
 
+
+
+# --- bench --gate-power ---------------------------------------------------------------------
+
+POWER_GOALS = {"false_alarms": 0, "detection_rate": 0.95}
+"""``--strict`` with ``--gate-power``: no false alarm, and each kind caught in >= 95 % of runs."""
+
+
+def render_power(doc: dict[str, Any]) -> Table:
+    """False alarms and detections, one row per kind, with what caught it."""
+    body = doc["gate_power"]
+    table = Table(title=f"gate power ({body['iterations']} iterations, {body['repeat']} "
+                        f"repeats per run, alpha {body['alpha']:g}, {body['elapsed_s']:.0f} s)")
+    for column in ("pair", "injection", "runs", "breached", "rate", "status only", "invalid",
+                   "caught by"):
+        table.add_column(column, justify="left" if column in ("pair", "injection", "caught by")
+                         else "right")
+
+    def row(label: str, inject: str, entry: dict[str, Any]) -> None:
+        runs = entry.get("runs", 0)
+        rate = f"{entry['breached'] / runs:.0%}" if runs else "-"
+        fired = entry.get("checks_fired") or {}
+        top = ", ".join(f"{k} ({v})" for k, v in list(fired.items())[:2]) or "-"
+        table.add_row(label, inject, str(runs), str(entry.get("breached", 0)), rate,
+                      str(entry.get("status_only", 0)), str(entry.get("invalid", 0)), top)
+
+    row("A/A (false alarms)", "-", body["aa"])
+    for kind in body["kinds"]:
+        entry = body["detections"][kind["key"]]
+        used = sorted({g["inject"] for g in entry["gates"] if g.get("inject")})
+        shown = kind["inject"] if len(used) <= 1 else f"{used[0]} .. {used[-1]}"
+        row(kind["key"], used[0] if len(used) == 1 else shown, entry)
+    return table
+
+
+def power_missed(doc: dict[str, Any]) -> list[str]:
+    """What misses :data:`POWER_GOALS` (empty when every goal is met)."""
+    body = doc["gate_power"]
+    missed = []
+    if body["aa"].get("breached", 0) > POWER_GOALS["false_alarms"]:
+        missed.append(f"{body['aa']['breached']} false alarms in {body['aa']['runs']} A/A pairs")
+    for key, entry in body["detections"].items():
+        runs = entry.get("runs", 0)
+        if not runs or entry["breached"] / runs < POWER_GOALS["detection_rate"]:
+            missed.append(f"{key} caught in {entry.get('breached', 0)} of {runs}")
+    return missed
+
+
+def _gate_power(args: argparse.Namespace) -> int:
+    from harness.errors import HarnessError
+    from harness.gate import (
+        DEFAULT_ALPHA,
+        DEFAULT_MIN_REPEATS,
+        find_pyproject,
+        load_config,
+        load_thresholds,
+    )
+    from harness.power import run_power
+
+    pyproject = find_pyproject(Path.cwd())
+    if pyproject is None:
+        raise HarnessError("bench --gate-power measures the gate with the thresholds of "
+                           "[tool.stageflow-stress] in pyproject.toml; none was found")
+    settings = load_config(pyproject, what="pyproject")
+    thresholds = load_thresholds(pyproject=pyproject)
+    err = Console(stderr=True)
+
+    def checkpoint(doc: dict[str, Any]) -> None:
+        if args.out is not None:
+            write_json_atomic(args.out, doc)
+
+    if not err.is_terminal:
+        err.width = max(err.width, 160)
+    with err.status("measuring the gate...") as status:
+        doc = run_power(
+            runs=args.power_runs, thresholds=thresholds,
+            alpha=float(settings.get("alpha", DEFAULT_ALPHA)),
+            min_repeats=int(settings.get("min_repeats", DEFAULT_MIN_REPEATS)),
+            target=args.target, quick=True,
+            progress=lambda msg: status.update(f"gate power: {msg}"), checkpoint=checkpoint)
+    checkpoint(doc)
+    if args.json:
+        sys.stdout.buffer.write(dumps(doc))
+        sys.stdout.flush()
+    else:
+        out = Console()
+        if not out.is_terminal:  # logs: room for the table
+            out.width = max(out.width, 160)
+        out.print(render_power(doc))
+        for kind in doc["gate_power"]["kinds"]:
+            if kind["sized"]:
+                out.print(f"[dim]{kind['key']}: {kind['inject']}: {kind['sized']}[/]")
+    missed = power_missed(doc)
+    if args.strict and missed:
+        err.print(f"stageflow-stress bench --gate-power: goals not met: {'; '.join(missed)}")
+        return EXIT_BREACH
+    return EXIT_OK

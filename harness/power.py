@@ -1,0 +1,274 @@
+"""Gate power: how often the gate raises a false alarm, and how often it catches a real
+regression, measured on this machine (``stageflow-stress bench --gate-power``).
+
+The procedure mirrors CI: each *run* is what ``.ci/run`` records (the gate scenarios, quick
+parameters, ``repeat`` repeats, seed 1), and each *gate* is :func:`harness.gate.evaluate`
+with the thresholds, ``alpha`` and ``min_repeats`` of ``[tool.stageflow-stress]``.
+
+- A clean run ``C0`` first, then for ``i = 1..runs``: a clean run ``Ci`` gated against
+  ``C(i-1)`` (an **A/A pair**: any breach is a false alarm), then one run per regression
+  kind with the kind injected (harness/inject.py), each gated against ``Ci`` (a breach is a
+  detection). Clean and injected runs alternate, so a change in the machine's load falls
+  on both.
+- A/A runs run every gate scenario, as CI does: more scenarios can only add false alarms.
+  Injected runs run :data:`DETECTION_SCENARIOS` only (to keep the measurement within an
+  hour): fewer scenarios can only miss more, so the detection rates are lower bounds of
+  what the whole CI run catches.
+- Two kinds are sized from ``C0`` so that they mean the same on any machine: the **2x P99**
+  kind delays 2 % of gets by the clean P99 of the ``baseline`` scenario. The **20 %
+  capacity drop** adds to every put the work that makes an item cost 25 % more; a method
+  wrapper itself costs a fifth of an item on a queue as fast as ours, so this kind is
+  compared with a baseline that carries the same wrapper doing nothing (``put+1ns``): the
+  difference between the two is exactly the added work.
+- A run whose gate exits 3 (the load generator saturated) is counted as ``invalid``, not
+  as an alarm or a detection. A breach made only of ``status == pass`` checks (a scenario's
+  own invariant failed, e.g. high_load's absolute P99 bound on an overloaded machine) is
+  an alarm too, and is counted apart as ``status_only``: it says nothing about the
+  statistics.
+
+The document lists every gate's verdict and breached checks with their effects, so the
+figures can be checked one by one.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.errors import EXIT_BREACH, EXIT_INVALID_RUN, HarnessError
+from harness.gate import GateOutcome, evaluate
+from harness.thresholds import Threshold
+
+__all__ = ["DETECTION_SCENARIOS", "GATE_SCENARIOS", "KINDS", "PowerKind", "run_power"]
+
+GATE_SCENARIOS = ("transform007", "capacity")
+"""What a clean power run runs: the transform007 suite and the capacity scenario, as CI does."""
+DETECTION_SCENARIOS = ("baseline", "capacity")
+"""What an injected power run runs (a subset: detection rates are lower bounds)."""
+NULL_WRAPPER = "put+1ns"
+SEED = 1
+MAX_EXTRA_ITERATIONS = 5
+"""Iterations added when invalid runs left fewer than ``runs`` counted gates of a kind."""
+
+
+@dataclass(frozen=True)
+class PowerKind:
+    """A regression the gate should catch: ``inject`` is an ``--inject`` expression, or
+    ``None`` when it is sized from the first clean run (:func:`_sized`)."""
+
+    key: str
+    description: str
+    inject: str | None
+    baseline_inject: str | None = None
+    """Injected into the baseline of this kind too (the wrapper without the regression)."""
+
+
+KINDS: tuple[PowerKind, ...] = (
+    PowerKind("put+20us", "20 µs of extra work in every put", "put+20us"),
+    PowerKind("get~0.3ms", "0.3 ms sleep in every get", "get~0.3ms"),
+    PowerKind("read:copy", "StreamingBuffer.read copies the whole ring (cost grows with depth)",
+              "read:copy"),
+    PowerKind("p99x2", "2x P99 latency: 2 % of gets delayed by the clean P99", None),
+    PowerKind("capacity-20%", "20 % capacity drop: every item costs 25 % more", None,
+              baseline_inject=NULL_WRAPPER),
+)
+
+
+class _Recorder:
+    """Runs the gate scenarios in this process and returns results documents."""
+
+    def __init__(self, target_spec: str, *, quick: bool, repeat: int) -> None:
+        import scenarios  # noqa: F401  (registers the built-in scenarios)
+        from harness.runner import configured_scenario_modules, import_scenario_modules
+        from harness.targets import load_target
+        from scenarios.registry import get_scenario, suite_members
+
+        import_scenario_modules(configured_scenario_modules())
+        self.target_spec = target_spec
+        self.target = load_target(target_spec)
+        self.quick = quick
+        self.repeat = repeat
+        self.specs = [*suite_members(GATE_SCENARIOS[0]), get_scenario(GATE_SCENARIOS[1])]
+        self.detection_specs = [get_scenario(name) for name in DETECTION_SCENARIOS]
+
+    def run(self, inject: str | None = None, *, specs: Sequence[Any] | None = None,
+            repeat: int | None = None) -> dict[str, Any]:
+        from harness.inject import inject as wrap
+        from harness.metrics import reference_queue_throughput
+        from harness.runner import Runner, build_run_document
+
+        target = self.target if inject is None else wrap(self.target, inject)
+        chosen = list(specs or self.specs)
+        times = repeat or self.repeat
+        reference = reference_queue_throughput()
+        runner = Runner(target=target, target_spec=self.target_spec, quick=self.quick,
+                        seed=SEED, repeat=times, inject=inject)
+        entries = runner.run(chosen)
+        names = ("--suite transform007 capacity" if specs is None
+                 else " ".join(spec.name for spec in chosen))
+        command = (f"stageflow-stress run {names}{' --quick' if self.quick else ''} "
+                   f"--seed {SEED} --repeat {times}"
+                   + (f" --inject '{inject}'" if inject else ""))
+        return build_run_document(
+            command=command, target=target, seed=SEED, suite=GATE_SCENARIOS[0],
+            quick=self.quick, repeat=times, reference_cps=reference, entries=entries,
+            extra={"inject": inject} if inject else None)
+
+
+def _capacity_extra_ns(base: dict[str, Any]) -> tuple[int, str]:
+    """Work per put that makes an item cost 25 % more than in ``base`` (a run with the null
+    wrapper): an item's cost is the reference's best time per item / ``queue_ratio``, both
+    measured in the same rounds, so machine load does not inflate it."""
+    entries = [s["metrics"]["capacity"] for s in base["scenarios"]
+               if s["name"] == "capacity" and (s.get("metrics") or {}).get("capacity")]
+    if not entries:
+        raise HarnessError("gate power: the baseline run did not measure capacity")
+    ratio = float(statistics.median(e["queue_ratio"] for e in entries))
+    reference = float(statistics.median(e["reference_cps"] for e in entries))
+    item_ns = 1e9 / reference / ratio
+    extra = max(1, round(0.25 * item_ns))
+    return extra, f"an item costs {item_ns:.0f} ns with the wrapper: +{extra} ns is +25 %"
+
+
+def _sized(kind: PowerKind, clean: dict[str, Any]) -> tuple[str | None, str]:
+    """The injection for a kind sized from the clean run (None: sized per iteration)."""
+    if kind.key == "p99x2":
+        p99s = [s["metrics"]["latency_ms"]["p99"] for s in clean["scenarios"]
+                if s["name"] == "baseline" and s["status"] == "pass"]
+        if not p99s:
+            raise HarnessError("gate power: the clean run has no measured baseline scenario "
+                               "to size the 2x P99 regression from")
+        p99_ms = float(statistics.median(p99s))
+        delay_us = max(1, round(p99_ms * 1000))
+        # below 2 ms a wait would last a timer tick (~1 ms or more): use work there
+        op = "+" if p99_ms < 2.0 else "~"
+        return (f"get{op}{delay_us}us@2%",
+                f"clean P99 of the baseline scenario {p99_ms:.3f} ms (median of its repeats): "
+                f"2 % of gets take that much longer ({'work' if op == '+' else 'a wait'})")
+    return None, ("sized in each iteration from its baseline run with "
+                  f"{NULL_WRAPPER}: the work that makes an item cost 25 % more")
+
+
+def _short(body: dict[str, Any], runs: int) -> bool:
+    """True while the A/A pairs or some kind has fewer than ``runs`` counted gates."""
+    entries = [body["aa"], *body["detections"].values()]
+    return any(entry.get("runs", 0) < runs for entry in entries)
+
+
+def _gate(current: dict[str, Any], baseline: dict[str, Any], thresholds: Sequence[Threshold],
+          alpha: float, min_repeats: int) -> dict[str, Any]:
+    try:
+        outcome: GateOutcome = evaluate(current, baseline, thresholds, alpha=alpha,
+                                        min_repeats=min_repeats)
+    except HarnessError as exc:  # e.g. a clean run with an invalid repeat as the baseline
+        return {"verdict": "invalid", "reason": str(exc), "breaches": []}
+    verdict = {EXIT_BREACH: "breach", EXIT_INVALID_RUN: "invalid"}.get(outcome.exit_code,
+                                                                       "pass")
+    return {
+        "verdict": verdict,
+        "breaches": [
+            {"scenario": c.scenario, "check": c.expression, "current": c.current,
+             "baseline": c.baseline,
+             "effect": c.comparison.effect if c.comparison is not None else None,
+             "p": c.comparison.p if c.comparison is not None else None}
+            for c in outcome.breaches
+        ],
+    }
+
+
+def _summary(gates: list[dict[str, Any]]) -> dict[str, Any]:
+    counted = [g for g in gates if g["verdict"] != "invalid"]
+    fired: dict[str, int] = {}
+    for gate in counted:
+        for breach in gate["breaches"]:
+            key = f"{breach['scenario']}: {breach['check']}"
+            fired[key] = fired.get(key, 0) + 1
+    status_only = sum(g["verdict"] == "breach"
+                      and all(b["check"] == "status == pass" for b in g["breaches"])
+                      for g in counted)
+    return {"runs": len(counted), "invalid": len(gates) - len(counted),
+            "breached": sum(g["verdict"] == "breach" for g in counted),
+            "status_only": status_only,
+            "checks_fired": dict(sorted(fired.items(), key=lambda kv: -kv[1]))}
+
+
+def run_power(
+    *, runs: int, thresholds: Sequence[Threshold], alpha: float, min_repeats: int,
+    target: str = "stageflow_core", quick: bool = True, repeat: int = 3,
+    kinds: Sequence[PowerKind] = KINDS,
+    progress: Callable[[str], None] | None = None,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Measure false alarms and detections (see the module docstring).
+
+    ``checkpoint`` gets the document after every iteration, so a long measurement that is
+    stopped still leaves its figures so far.
+
+    :raises HarnessError: ``runs`` < 1, ``repeat`` below ``min_repeats``, no thresholds.
+    """
+    if runs < 1:
+        raise HarnessError(f"--power-runs must be >= 1, got {runs}")
+    if repeat < min_repeats:
+        raise HarnessError(f"gate power: repeat {repeat} is below min_repeats {min_repeats}")
+    if not any(t.limit.relative for t in thresholds):
+        raise HarnessError("gate power needs relative thresholds (x * baseline) to measure")
+    say = progress or (lambda _msg: None)
+    recorder = _Recorder(target, quick=quick, repeat=repeat)
+    started = time.perf_counter_ns()
+    say("clean run 0")
+    previous = recorder.run()
+    injections: dict[str, dict[str, str]] = {}
+    for kind in kinds:
+        if kind.inject is not None:
+            injections[kind.key] = {"inject": kind.inject, "sized": ""}
+        else:
+            say(f"sizing {kind.key}")
+            expression, how = _sized(kind, previous)
+            injections[kind.key] = {"inject": expression or "put+?ns", "sized": how}
+    doc: dict[str, Any] = {
+        "gate_power": {
+            "version": 1, "target": target, "quick": quick, "repeat": repeat,
+            "scenarios": [s.name for s in recorder.specs],
+            "detection_scenarios": list(DETECTION_SCENARIOS), "seed": SEED,
+            "alpha": alpha, "min_repeats": min_repeats,
+            "thresholds": [t.describe() for t in thresholds],
+            "kinds": [{"key": k.key, "description": k.description,
+                       "baseline_inject": k.baseline_inject, **injections[k.key]}
+                      for k in kinds],
+            "aa": {"gates": []}, "detections": {k.key: {"gates": []} for k in kinds},
+        }
+    }
+    body = doc["gate_power"]
+    i = 0
+    while i < runs or (_short(body, runs) and i < runs + MAX_EXTRA_ITERATIONS):
+        i += 1
+        say(f"iteration {i} (of >= {runs}): clean run")
+        clean = recorder.run()
+        body["aa"]["gates"].append(_gate(clean, previous, thresholds, alpha, min_repeats))
+        for kind in kinds:
+            say(f"iteration {i}: {kind.key}")
+            base = clean
+            expression = injections[kind.key]["inject"]
+            how = ""
+            if kind.baseline_inject is not None:
+                base = recorder.run(kind.baseline_inject, specs=recorder.detection_specs)
+                extra, how = _capacity_extra_ns(base)
+                expression = f"put+{1 + extra}ns"  # the null wrapper's 1 ns plus the work
+            injected = recorder.run(expression, specs=recorder.detection_specs)
+            gate = _gate(injected, base, thresholds, alpha, min_repeats)
+            gate["inject"] = expression
+            if how:
+                gate["sized"] = how
+            body["detections"][kind.key]["gates"].append(gate)
+        previous = clean
+        body["aa"].update(_summary(body["aa"]["gates"]))
+        for entry in body["detections"].values():
+            entry.update(_summary(entry["gates"]))
+        body["elapsed_s"] = round((time.perf_counter_ns() - started) / 1e9, 1)
+        body["iterations"] = i
+        if checkpoint is not None:
+            checkpoint(doc)
+    return doc
