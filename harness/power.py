@@ -14,12 +14,13 @@ with the thresholds, ``alpha`` and ``min_repeats`` of ``[tool.stageflow-stress]`
   Injected runs run :data:`DETECTION_SCENARIOS` only (to keep the measurement within an
   hour): fewer scenarios can only miss more, so the detection rates are lower bounds of
   what the whole CI run catches.
-- Two kinds are sized from ``C0`` so that they mean the same on any machine: the **2x P99**
-  kind delays 2 % of gets by the clean P99 of the ``baseline`` scenario. The **20 %
-  capacity drop** adds to every put the work that makes an item cost 25 % more; a method
-  wrapper itself costs a fifth of an item on a queue as fast as ours, so this kind is
-  compared with a baseline that carries the same wrapper doing nothing (``put+1ns``): the
-  difference between the two is exactly the added work.
+- Two kinds are sized on this machine so that they mean the same everywhere: the **2x
+  P99** kind delays 2 % of gets by the clean P99 of the ``baseline`` scenario in ``C0``.
+  The **20 % capacity drop** adds to every put the work that makes an item cost 25 % more,
+  found by measuring (:func:`_size_capacity_drop`); a method wrapper itself costs a fifth
+  of an item on a queue as fast as ours, so this kind is compared with a baseline run that
+  carries the same wrapper doing nothing (``put+1ns``): the difference between the two is
+  the added work alone.
 - A clean run with an ``invalid`` scenario (the load generator could not keep its
   schedule: CI would exit 3 and be run again) is run again, up to three times; the reruns
   are counted (``clean_reruns``). A gate that exits 3 or refuses its baseline anyway is
@@ -53,6 +54,7 @@ DETECTION_SCENARIOS = ("baseline", "capacity")
 """What an injected power run runs (a subset: detection rates are lower bounds)."""
 NULL_WRAPPER = "put+1ns"
 SEED = 1
+SIZING_STEPS = 3
 MAX_EXTRA_ITERATIONS = 5
 """Iterations added when invalid runs left fewer than ``runs`` counted gates of a kind."""
 
@@ -96,6 +98,7 @@ class _Recorder:
         self.repeat = repeat
         self.specs = [*suite_members(GATE_SCENARIOS[0]), get_scenario(GATE_SCENARIOS[1])]
         self.detection_specs = [get_scenario(name) for name in DETECTION_SCENARIOS]
+        self.capacity_spec = get_scenario("capacity")
 
     def run(self, inject: str | None = None, *, specs: Sequence[Any] | None = None,
             repeat: int | None = None) -> dict[str, Any]:
@@ -121,22 +124,41 @@ class _Recorder:
             extra={"inject": inject} if inject else None)
 
 
-def _capacity_extra_ns(base: dict[str, Any], reference_cps: float) -> tuple[int, str]:
-    """Work per put that makes an item cost 25 % more than in ``base`` (a run with the null
-    wrapper): an item's cost is the undisturbed reference's time per item (measured once,
-    best of many) / ``base``'s ``queue_ratio`` (a ratio, so machine load does not move it)."""
-    entries = [s["metrics"]["capacity"] for s in base["scenarios"]
+def _queue_ratio(doc: dict[str, Any]) -> float:
+    entries = [s["metrics"]["capacity"]["queue_ratio"] for s in doc["scenarios"]
                if s["name"] == "capacity" and (s.get("metrics") or {}).get("capacity")]
     if not entries:
-        raise HarnessError("gate power: the baseline run did not measure capacity")
-    ratio = float(statistics.median(e["queue_ratio"] for e in entries))
-    item_ns = 1e9 / reference_cps / ratio
-    extra = max(1, round(0.25 * item_ns))
-    return extra, f"an item costs {item_ns:.0f} ns with the wrapper: +{extra} ns is +25 %"
+        raise HarnessError("gate power: a sizing run did not measure capacity")
+    return float(statistics.median(entries))
 
 
-def _sized(kind: PowerKind, clean: dict[str, Any]) -> tuple[str | None, str]:
-    """The injection for a kind sized from the clean run (None: sized per iteration)."""
+def _size_capacity_drop(recorder: _Recorder, say: Callable[[str], None]) -> tuple[str, str]:
+    """The work per put that makes an item cost 25 % more (capacity x0.8), found by
+    measuring: capacity runs with the null wrapper and with the candidate, back to back,
+    and a proportional correction (the cost grows linearly with the work), three times."""
+    extra = 250.0
+    increase = 0.0
+    for step in range(SIZING_STEPS):
+        say(f"sizing capacity-20% ({step + 1}/{SIZING_STEPS}): put+{1 + round(extra)}ns")
+        base = _queue_ratio(recorder.run(NULL_WRAPPER, specs=[recorder.capacity_spec],
+                                         repeat=1))
+        slowed = _queue_ratio(recorder.run(f"put+{1 + round(extra)}ns",
+                                           specs=[recorder.capacity_spec], repeat=1))
+        increase = base / slowed - 1.0
+        if step + 1 < SIZING_STEPS:
+            factor = 0.25 / increase if increase > 0 else 4.0
+            extra *= min(4.0, max(0.25, factor))
+    expression = f"put+{1 + round(extra)}ns"
+    return expression, (f"measured: {expression} against {NULL_WRAPPER} (capacity runs back "
+                        f"to back, corrected {SIZING_STEPS - 1} times; the last candidate "
+                        f"cost +{increase:.0%} per item)")
+
+
+def _sized(kind: PowerKind, clean: dict[str, Any], recorder: _Recorder,
+           say: Callable[[str], None]) -> tuple[str, str]:
+    """The injection for a kind sized on this machine, and how it was sized."""
+    if kind.key == "capacity-20%":
+        return _size_capacity_drop(recorder, say)
     if kind.key == "p99x2":
         p99s = [s["metrics"]["latency_ms"]["p99"] for s in clean["scenarios"]
                 if s["name"] == "baseline" and s["status"] == "pass"]
@@ -150,8 +172,7 @@ def _sized(kind: PowerKind, clean: dict[str, Any]) -> tuple[str | None, str]:
         return (f"get{op}{delay_us}us@2%",
                 f"clean P99 of the baseline scenario {p99_ms:.3f} ms (median of its repeats): "
                 f"2 % of gets take that much longer ({'work' if op == '+' else 'a wait'})")
-    return None, ("sized in each iteration from its baseline run with "
-                  f"{NULL_WRAPPER}: the work that makes an item cost 25 % more")
+    raise HarnessError(f"gate power: kind {kind.key!r} has no injection")
 
 
 CLEAN_ATTEMPTS = 3
@@ -236,10 +257,6 @@ def run_power(
     say = progress or (lambda _msg: None)
     recorder = _Recorder(target, quick=quick, repeat=repeat)
     started = time.perf_counter_ns()
-    say("reference")
-    from harness.metrics import reference_queue_throughput
-
-    reference_cps = max(reference_queue_throughput(rounds=5) for _ in range(3))
     say("clean run 0")
     retries = [0]
     previous = _clean(recorder, retries)
@@ -249,8 +266,8 @@ def run_power(
             injections[kind.key] = {"inject": kind.inject, "sized": ""}
         else:
             say(f"sizing {kind.key}")
-            expression, how = _sized(kind, previous)
-            injections[kind.key] = {"inject": expression or "put+?ns", "sized": how}
+            expression, how = _sized(kind, previous, recorder, say)
+            injections[kind.key] = {"inject": expression, "sized": how}
     doc: dict[str, Any] = {
         "gate_power": {
             "version": 1, "target": target, "quick": quick, "repeat": repeat,
@@ -261,7 +278,6 @@ def run_power(
             "kinds": [{"key": k.key, "description": k.description,
                        "baseline_inject": k.baseline_inject, **injections[k.key]}
                       for k in kinds],
-            "reference_cps": reference_cps,
             "aa": {"gates": []}, "detections": {k.key: {"gates": []} for k in kinds},
         }
     }
@@ -277,16 +293,11 @@ def run_power(
             say(f"iteration {i}: {kind.key}")
             base = clean
             expression = injections[kind.key]["inject"]
-            how = ""
             if kind.baseline_inject is not None:
                 base = recorder.run(kind.baseline_inject, specs=recorder.detection_specs)
-                extra, how = _capacity_extra_ns(base, reference_cps)
-                expression = f"put+{1 + extra}ns"  # the null wrapper's 1 ns plus the work
             injected = recorder.run(expression, specs=recorder.detection_specs)
             gate = _gate(injected, base, thresholds, alpha, min_repeats)
             gate["inject"] = expression
-            if how:
-                gate["sized"] = how
             body["detections"][kind.key]["gates"].append(gate)
         previous = clean
         body["aa"].update(_summary(body["aa"]["gates"]))

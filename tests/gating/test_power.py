@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ class FakeRecorder:
     def __init__(self, target_spec: str, *, quick: bool, repeat: int) -> None:
         self.specs = [type("Spec", (), {"name": n})() for n in ("baseline", "capacity")]
         self.detection_specs = self.specs
+        self.capacity_spec = self.specs[1]
         self.clean_runs = 0
 
     def run(self, inject: str | None = None, *, specs: Any = None,
@@ -43,14 +45,14 @@ class FakeRecorder:
         if inject is None:
             self.clean_runs += 1
             return _doc(10_000, invalid=self.clean_runs == 2)  # one unusable clean run
-        if inject == power.NULL_WRAPPER:
-            return _doc(10_000, ratio=0.5)
+        work = re.fullmatch(r"put\+(\d+)ns", inject)
+        if work:  # an item costs 1,000 ns with the wrapper, plus the work
+            return _doc(10_000, ratio=0.5 / (1 + (int(work.group(1)) - 1) / 1000))
         return _doc(10_000 if inject.startswith("get~") else 5_000)
 
 
 def test_pairs_kinds_and_invalid_runs_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(power, "_Recorder", FakeRecorder)
-    monkeypatch.setattr("harness.metrics.reference_queue_throughput", lambda **_: 1e6)
     FakeRecorder.calls = []
     doc = power.run_power(runs=2, thresholds=THRESHOLDS, alpha=0.01, min_repeats=3)
     body = doc["gate_power"]
@@ -61,11 +63,13 @@ def test_pairs_kinds_and_invalid_runs_are_counted(monkeypatch: pytest.MonkeyPatc
     caught = body["detections"]
     assert (caught["put+20us"]["runs"], caught["put+20us"]["breached"]) == (2, 2)
     assert caught["get~0.3ms"]["breached"] == 0  # the fake makes waits on get harmless
-    # sized from its own baseline run with the null wrapper (queue_ratio 0.5) and the
-    # reference (1e6/s): 2,000 ns per item, +25 % = 500 ns, plus the wrapper's 1 ns
-    assert {g["inject"] for g in caught["capacity-20%"]["gates"]} == {"put+501ns"}
+    # sized by measuring: +250 ns is +25 % of the fake's 1,000 ns item (plus the wrapper's
+    # 1 ns); compared with a baseline that carries the null wrapper, a x0.8 capacity
+    assert {g["inject"] for g in caught["capacity-20%"]["gates"]} == {"put+251ns"}
+    assert caught["capacity-20%"]["breached"] == 0  # the fake's throughput does not move
     # the fake's clean P99 is 3 ms, so the 2x P99 kind is a wait on get: harmless here too
-    assert power_missed(doc) == ["get~0.3ms caught in 0 of 2", "p99x2 caught in 0 of 2"]
+    assert power_missed(doc) == ["get~0.3ms caught in 0 of 2", "p99x2 caught in 0 of 2",
+                                 "capacity-20% caught in 0 of 2"]
     table = render_power(doc)
     assert table.row_count == 1 + len(power.KINDS)
 
@@ -74,12 +78,14 @@ def test_the_2x_p99_kind_is_sized_from_the_clean_p99() -> None:
     clean = _doc(10_000)
     for entry in clean["scenarios"]:
         entry["metrics"]["latency_ms"]["p99"] = 0.4
-    expression, how = power._sized(power.KINDS[3], clean)
+    expression, how = power._sized(power.KINDS[3], clean, FakeRecorder("x", quick=True,
+                                                                         repeat=3), print)
     assert expression == "get+400us@2%"
     assert "0.400 ms" in how
     for entry in clean["scenarios"]:
         entry["metrics"]["latency_ms"]["p99"] = 5.0
-    assert power._sized(power.KINDS[3], clean)[0] == "get~5000us@2%"
+    assert power._sized(power.KINDS[3], clean, FakeRecorder("x", quick=True, repeat=3),
+                        print)[0] == "get~5000us@2%"
 
 
 def test_bad_requests_are_refused() -> None:
