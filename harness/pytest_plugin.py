@@ -10,7 +10,8 @@ Installed with the package (entry point ``pytest11``), it adds:
 - ``results.check("lost == 0", "latency.p99_ms <= 1.5 * baseline + 0.1")``: thresholds in
   the gate's grammar (docs/gate.md), judged as ``stageflow-stress gate`` judges them — every
   scenario must pass, relative limits use the statistical test against the baseline. A
-  breach fails the test with one line per breached check;
+  breach fails the test with one line per breached check; a run that was invalid (the load
+  generator could not keep its schedule, the gate's exit 3) skips the test and says why;
 - options ``--stress-baseline FILE`` (the baseline relative thresholds compare with; without
   it a relative threshold fails the test and says so), ``--stress-target SPEC`` (the
   default target, ``stageflow_core``) and ``--stress-results DIR`` (also write each run's
@@ -73,8 +74,10 @@ class StressResults:
     def check(self, *thresholds: str, status: bool = True) -> GateOutcome:
         """Judge ``thresholds`` as ``stageflow-stress gate`` does; returns the outcome.
 
-        :raises StressThresholdError: a threshold breached, a scenario failed (with
-            ``status``), or a run was invalid; one line per problem.
+        :raises StressThresholdError: a threshold breached or a scenario failed (with
+            ``status``); one line per problem.
+        :raises pytest.skip.Exception: nothing breached but a scenario was ``invalid`` (the
+            load generator could not keep its schedule: the CLI's exit 3).
         :raises pytest.fail: a threshold that does not parse, names an unknown metric, or is
             relative without ``--stress-baseline``.
         """
@@ -94,6 +97,11 @@ class StressResults:
         except HarnessError as exc:
             pytest.fail(f"stageflow-stress: {exc}", pytrace=False)
         problems = [c for c in outcome.checks if c.verdict in ("BREACH", INVALID)]
+        if problems and all(c.verdict == INVALID for c in problems):
+            names = ", ".join(dict.fromkeys(c.scenario for c in problems))
+            pytest.skip(f"stageflow-stress: run invalid in {names}: the load generator could "
+                        "not keep its schedule (machine overloaded), the numbers do not "
+                        "measure the target")
         if problems:
             lines = []
             for c in problems:

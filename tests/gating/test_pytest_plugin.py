@@ -35,6 +35,12 @@ def test_a_breach_fails_with_one_line_per_check() -> None:
                      "BREACH: baseline: latency.p99_ms < 50: 80 (limit < 50, baseline —)"]
 
 
+def test_an_invalid_run_skips_instead_of_failing() -> None:
+    doc = build_results([build_scenario("baseline", status="invalid")])
+    with pytest.raises(pytest.skip.Exception, match="run invalid in baseline"):
+        StressResults(doc).check("lost == 0")
+
+
 def test_relative_thresholds_use_the_statistical_test_against_the_baseline() -> None:
     base = build_results(_repeats("baseline", [9900, 10000, 10100]))
     slower = build_results(_repeats("baseline", [8000, 8100, 8200]))
@@ -73,5 +79,8 @@ def test_the_docs_example_runs_under_pytest_with_the_plugin(tmp_path: Path) -> N
          "--stress-results", str(tmp_path), "-W", "error"],
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    assert "4 passed" in proc.stdout
+    # an overloaded machine may make a run invalid: that test is skipped, never failed
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert "failed" not in summary and "error" not in summary, summary
+    assert "passed" in summary, summary
     assert (tmp_path / "latest.json").exists()
