@@ -134,24 +134,26 @@ def _queue_ratio(doc: dict[str, Any]) -> float:
 
 def _size_capacity_drop(recorder: _Recorder, say: Callable[[str], None]) -> tuple[str, str]:
     """The work per put that makes an item cost 25 % more (capacity x0.8), found by
-    measuring: capacity runs with the null wrapper and with the candidate, back to back,
-    and a proportional correction (the cost grows linearly with the work), three times."""
+    measuring: capacity runs with the null wrapper and with a candidate, back to back; the
+    cost grows linearly with the work, so the slope fitted through every step so far (least
+    squares through the origin: noise in one step is averaged out) gives the next one."""
     extra = 250.0
-    increase = 0.0
+    points: list[tuple[float, float]] = []
     for step in range(SIZING_STEPS):
-        say(f"sizing capacity-20% ({step + 1}/{SIZING_STEPS}): put+{1 + round(extra)}ns")
-        base = _queue_ratio(recorder.run(NULL_WRAPPER, specs=[recorder.capacity_spec],
-                                         repeat=1))
-        slowed = _queue_ratio(recorder.run(f"put+{1 + round(extra)}ns",
-                                           specs=[recorder.capacity_spec], repeat=1))
-        increase = base / slowed - 1.0
-        if step + 1 < SIZING_STEPS:
-            factor = 0.25 / increase if increase > 0 else 4.0
-            extra *= min(4.0, max(0.25, factor))
+        candidate = f"put+{1 + round(extra)}ns"
+        say(f"sizing capacity-20% ({step + 1}/{SIZING_STEPS}): {candidate}")
+        base = _queue_ratio(recorder.run(NULL_WRAPPER, specs=[recorder.capacity_spec]))
+        slowed = _queue_ratio(recorder.run(candidate, specs=[recorder.capacity_spec]))
+        points.append((extra, base / slowed - 1.0))
+        slope = sum(x * y for x, y in points) / sum(x * x for x, _ in points)
+        if slope > 0:
+            extra = min(4 * extra, max(extra / 4, 0.25 / slope))
+        else:  # noise hid the work: try more
+            extra *= 2
     expression = f"put+{1 + round(extra)}ns"
-    return expression, (f"measured: {expression} against {NULL_WRAPPER} (capacity runs back "
-                        f"to back, corrected {SIZING_STEPS - 1} times; the last candidate "
-                        f"cost +{increase:.0%} per item)")
+    shown = ", ".join(f"+{round(x)}ns: {y:+.0%}" for x, y in points)
+    return expression, (f"measured against {NULL_WRAPPER} with capacity runs back to back "
+                        f"({shown}; fitted: {expression} is +25 % per item)")
 
 
 def _sized(kind: PowerKind, clean: dict[str, Any], recorder: _Recorder,
