@@ -17,10 +17,13 @@ $(STAMP): $(BIN)/python pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# The reports are written even when a scenario failed (that is when they matter most); the
+# run's exit code is kept (2 when only a report failed).
 run: $(STAMP)
-	$(BIN)/stageflow-stress run
-	$(BIN)/stageflow-stress report
-	$(BIN)/stageflow-stress report --html
+	$(BIN)/stageflow-stress run; rc=$$?; \
+	$(BIN)/stageflow-stress report && $(BIN)/stageflow-stress report --html \
+	    || [ $$rc -ne 0 ] || rc=2; \
+	exit $$rc
 
 test: $(STAMP)
 	$(BIN)/ruff check .
