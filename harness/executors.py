@@ -65,6 +65,7 @@ __all__ = [
     "cell_deadline_s",
     "default_workers",
     "failed_entry",
+    "make_executor",
     "run_cell",
 ]
 
@@ -402,7 +403,9 @@ class RayExecutor:
         options: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
         try:
             if self.address is None:
-                ray.init(num_cpus=self.workers, include_dashboard=False, **options)
+                # on loopback only: a local Ray needs no other interface
+                ray.init(num_cpus=self.workers, include_dashboard=False,
+                         _node_ip_address="127.0.0.1", **options)
             else:
                 ray.init(address=self.address, **options)
         except (ConnectionError, RuntimeError, ValueError) as exc:

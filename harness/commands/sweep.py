@@ -344,12 +344,16 @@ def execute(args: argparse.Namespace) -> int:
         if hasattr(executor, "start"):
             executor.start()
         with _progress(err, len(cells)) as bar:
+            done = {"n": 0}
+
             def on_done(cell: Any, entry: Mapping[str, Any]) -> None:
+                done["n"] += 1
                 if bar is not None:
                     bar[0].advance(bar[1])
                 else:
-                    err.print(f"cell {cell.index + 1}/{len(cells)} {cell.scenario} "
-                              f"{entry['status']} ({float(entry['duration_ms']) / 1000:.1f} s)",
+                    err.print(f"{done['n']}/{len(cells)} done: cell {cell.index} "
+                              f"{cell.scenario} {entry['status']} "
+                              f"({float(entry['duration_ms']) / 1000:.1f} s)",
                               markup=False, highlight=False)
 
             began = time.perf_counter_ns()

@@ -84,10 +84,11 @@ def test_seeds_lists_and_ranges() -> None:
     assert parse_seeds("0..3") == [0, 1, 2, 3]
 
 
-def test_the_documented_example_file_expands() -> None:
-    spec = load_sweep_file(EXAMPLE)
+@pytest.mark.parametrize(("name", "count"), [("sweep.toml", 12), ("sweep-bench.toml", 32)])
+def test_the_documented_example_files_expand(name: str, count: int) -> None:
+    spec = load_sweep_file(EXAMPLE.parent / name)
     cells = plan_cells(spec, [get_scenario(n) for n in spec.scenarios])
-    assert len(cells) >= 8
+    assert len(cells) == count
     assert {c.scenario for c in cells} == set(spec.scenarios)
 
 
