@@ -278,9 +278,11 @@ def print_summary(doc: Mapping[str, Any], console: Console, path: Path, metric: 
     counts = doc["summary"]
     sweep = doc["sweep"]
     executor = sweep["executor"]
+    startup = (f" (+{executor['startup_s']:.1f} s to start {executor['kind']})"
+               if executor.get("startup_s") else "")
     console.print(
         f"{len(sweep['cells'])} cells on {executor['kind']} ({executor['workers']} workers) in "
-        f"{sweep['wall_s']:.1f} s: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{sweep['wall_s']:.1f} s{startup}: {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['errors']} errors, {counts['timeouts']} timeouts, {counts['invalid']} "
         f"invalid, {counts['skipped']} skipped · results: {path}",
         markup=False, highlight=False, soft_wrap=True)
@@ -339,10 +341,10 @@ def execute(args: argparse.Namespace) -> int:
     executor = _executor(args)
     err = _console(stderr=True)
     out = err if args.json else _console(stderr=False)
-    reference = reference_queue_throughput()  # before the cells load the machine
     try:
         if hasattr(executor, "start"):
-            executor.start()
+            executor.start()  # the pool's forkserver or Ray, measured apart from the cells
+        reference = reference_queue_throughput()  # before the cells load the machine
         with _progress(err, len(cells)) as bar:
             done = {"n": 0}
 
