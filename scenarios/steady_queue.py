@@ -33,6 +33,7 @@ _AUDIO = {"sample_rate": 16_000, "channels": 1, "fmt": "pcm_16", "chunk_ms": 20.
     choices={"overflow": OVERFLOW_POLICIES},
     duration="duration_s",
     tags=("sweep", "soak"),
+    requires=("part:queue",),
 )
 async def steady_queue(ctx: ScenarioContext) -> None:
     """A steady open-loop stream (``rate_cps`` for ``duration_s``) through one queue of
