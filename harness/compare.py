@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from harness.contract import Semantics
 from harness.errors import HarnessError
-from harness.findings import findings_from_run
+from harness.findings import findings_from_run, judge_findings
 from harness.targets import Target, load_target
 
 __all__ = ["COMPARE_FIELDS", "compare_rows", "parse_targets", "run_compare"]
@@ -60,12 +61,17 @@ def _cell(entry: Mapping[str, Any], findings: int) -> dict[str, Any]:
 
 
 def compare_rows(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One row per scenario (first document's order): ``{"scenario", <target>: cell}``."""
+    """One row per scenario (first document's order): ``{"scenario", <target>: cell}``.
+
+    ``findings`` counts the bugs the ledgers would file: each run's findings judged by its
+    target's declared semantics (a behaviour the target declares is not a bug)."""
     names: list[str] = []
     cells: dict[str, dict[str, dict[str, Any]]] = {}
     for doc in docs:
         per_scenario: dict[str, int] = {}
-        for finding in findings_from_run(doc):
+        semantics = Semantics.from_list(doc["target"].get("semantics"))
+        filed, _withdrawn = judge_findings(findings_from_run(doc), semantics)
+        for finding in filed:
             if finding.kind == "bug":  # counted in every scenario that saw it
                 seen = {str(r.get("scenario", "")) for r in finding.evidence["found_by"]}
                 for scenario in seen or {str(finding.evidence.get("scenario", ""))}:

@@ -248,14 +248,23 @@ def await_stack(task: asyncio.Task[Any]) -> tuple[str, str]:
 
 def waiting_on(task: asyncio.Task[Any], queues: Mapping[str, Any]) -> tuple[str, str] | None:
     """``(queue name, method)`` when a suspended task waits in a method of one of
-    ``queues`` (the outermost such frame: the call the task made, e.g. ``put``), else None."""
-    names = {id(queue): name for name, queue in queues.items()}
+    ``queues`` (the outermost such frame: the call the task made, e.g. ``put``), else None.
+
+    An adapter's queue names the library objects its methods forward to in ``natives``
+    (pairs of object and ``{library method: harness method}``, docs/targets.md), so a task
+    waiting inside the library (anyio's ``send``) is seen in the harness call (``put``)."""
+    names: dict[int, tuple[str, Mapping[str, str]]] = {}
+    for name, queue in queues.items():
+        names[id(queue)] = (name, {})
+        for native, calls in getattr(queue, "natives", ()):  # an adapter's library objects
+            names.setdefault(id(native), (name, calls))
     for _obj, frame in _await_chain(task):
         if frame is None:
             continue
         owner = frame.f_locals.get("self")
         if owner is not None and id(owner) in names:
-            return names[id(owner)], frame.f_code.co_name
+            name, calls = names[id(owner)]
+            return name, calls.get(frame.f_code.co_name, frame.f_code.co_name)
     return None
 
 

@@ -84,7 +84,16 @@ def full_probe(queue: Any, max_size: int, *, policy: str = "block") -> FullProbe
 
 async def close_queue(queue: Any, *, ctx: Any = None, name: str = "queue") -> None:
     """``await queue.close()`` or ``queue.close()``, whichever the target has; with
-    ``ctx``, first tells it that its watched queue ``name`` is closing (``ctx.closed``)."""
+    ``ctx``, first tells it that its watched queue ``name`` is closing (``ctx.closed``).
+
+    :raises CapabilityMissing: ``close``: the queue has no way to end a stream (asyncio.Queue
+        before Python 3.13), so the scenario cannot end its consumers and stops, skipped.
+    """
+    if not callable(getattr(queue, "close", None)):
+        from harness.targets import CapabilityMissing
+
+        target = getattr(ctx, "target", None)
+        raise CapabilityMissing("close", getattr(target, "name", type(queue).__name__))
     if ctx is not None:
         ctx.closed(name)
     result = queue.close()

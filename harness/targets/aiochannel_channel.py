@@ -29,6 +29,7 @@ class AiochannelQueue:
         self.get = channel.get
         self.get_nowait = channel.get_nowait
         self.close = channel.close
+        self.natives = ((channel, {}),)
 
     def __len__(self) -> int:
         return self.native.qsize()

@@ -38,6 +38,8 @@ class AnyioQueue:
         self.close = send.close
         self.get = receive.receive
         self.get_nowait = receive.receive_nowait
+        self.natives = ((send, {"send": "put", "send_nowait": "put_nowait"}),
+                        (receive, {"receive": "get", "receive_nowait": "get_nowait"}))
         self._finalizer = weakref.finalize(self, _close_both, send, receive)
 
     def __len__(self) -> int:

@@ -63,6 +63,7 @@ class AsyncioQueue:
 
     def __init__(self, max_size: int) -> None:
         self.native = queue = asyncio.Queue(max_size)
+        self.natives = ((queue, {}),)
         self.put = queue.put
         self.put_nowait = queue.put_nowait
         self.get = queue.get

@@ -32,6 +32,7 @@ class CulsansQueue:
         self.get = side.get
         self.get_nowait = side.get_nowait
         self.close = side.shutdown
+        self.natives = ((side, {}), (queue, {"async_put": "put", "async_get": "get"}))
 
     def __len__(self) -> int:
         return self.native.async_q.qsize()

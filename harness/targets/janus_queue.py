@@ -32,6 +32,7 @@ class JanusQueue:
         self.get = side.get
         self.get_nowait = side.get_nowait
         self.close = queue.shutdown
+        self.natives = ((side, {}), (queue, {}))
 
     def __len__(self) -> int:
         return self.native.async_q.qsize()

@@ -64,6 +64,8 @@ class LivekitQueue:
         self.get = chan.recv
         self.get_nowait = chan.recv_nowait
         self.close = chan.close
+        self.natives = ((chan, {"send": "put", "send_nowait": "put_nowait", "recv": "get",
+                                "recv_nowait": "get_nowait"}),)
 
     def __len__(self) -> int:
         return self.native.qsize()

@@ -235,3 +235,24 @@ def test_asyncio_without_shutdown_has_no_close_and_declares_none() -> None:
     assert target.capabilities.close is has
     assert hasattr(target.make_queue(1), "close") is has
     assert ("queue.closed_put" in target.semantics) is has
+
+
+@pytest.mark.parametrize("name", [installed(n) for n in LIBRARIES])
+async def test_a_task_waiting_inside_the_library_is_seen_in_the_harness_call(name: str) -> None:
+    """The runner names where a hung task waits by the harness call (``put``/``get``) even
+    when the frame it waits in is the library's own (anyio's ``send``, livekit's ``recv``)."""
+    from harness.runner import waiting_on
+
+    target = load_target(name)
+    full, empty = target.make_queue(1), target.make_queue(1)
+    await full.put(1)
+    putter, getter = asyncio.ensure_future(full.put(2)), asyncio.ensure_future(empty.get())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    try:
+        assert waiting_on(putter, {"full": full, "empty": empty}) == ("full", "put")
+        assert waiting_on(getter, {"full": full, "empty": empty}) == ("empty", "get")
+    finally:
+        putter.cancel()
+        getter.cancel()
+        await asyncio.gather(putter, getter, return_exceptions=True)

@@ -85,3 +85,14 @@ def test_livekit_needs_only_its_channel_file() -> None:
     assert target.channel.Chan.__module__ in ("livekit.agents.utils.aio.channel",
                                               "stageflow_stress_livekit_channel")
     assert target.version == "1.8.9"
+
+
+def test_a_scenario_that_needs_an_end_of_stream_skips_a_queue_without_close() -> None:
+    from harness.runner import run_scenario
+    from scenarios.registry import get_scenario
+
+    entry = run_scenario(get_scenario("baseline"), load_target("target_fixtures:queue_only"),
+                         quick=True, seed=1)
+    assert entry["status"] == "skipped"
+    assert [s["capability"] for s in entry["skipped"]] == ["close"]
+    assert entry["error"] is None
