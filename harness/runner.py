@@ -641,7 +641,9 @@ def _finish(entry: dict[str, Any], ctx: RunContext, sup: _Supervised, duration_m
     expect = ctx.expectations
     expect.hung = sup.hung
     expect.abandoned = sup.abandoned
-    expect.stranded_ok = sup.cut
+    # items still queued when the scenario was cut at its deadline, or stopped because the
+    # target lacked something it needed (a close() to end the stream), were never lost
+    expect.stranded_ok = sup.cut or isinstance(sup.error, CapabilityMissing)
     expect.lag_limit_ms = float(ctx.params.get("saturation_lag_ms", DEFAULT_SATURATION_LAG_MS))
     obs = observe(ctx.trace, stranded=sup.stranded)
     verdicts = [_attributed(v, ctx.spec, reproduction)

@@ -93,6 +93,7 @@ def test_a_scenario_that_needs_an_end_of_stream_skips_a_queue_without_close() ->
 
     entry = run_scenario(get_scenario("baseline"), load_target("target_fixtures:queue_only"),
                          quick=True, seed=1)
-    assert entry["status"] == "skipped"
+    assert entry["status"] in ("skipped", "invalid")  # invalid: a machine too busy to keep up
     assert [s["capability"] for s in entry["skipped"]] == ["close"]
     assert entry["error"] is None
+    assert all(v["passed"] for v in entry["invariants"]), entry["invariants"]
