@@ -204,11 +204,55 @@ def spectrum_chart(name: str, runs: Sequence[Run], chart_id: str) -> dict[str, A
 
 
 def _timeseries(doc: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
-    """The time series of the scenario's first attempt (repeat 0) that has them."""
+    """The time series of the scenario's first attempt (repeat 0) that has them in the
+    shape of schema 2 (:func:`timeseries_problem`)."""
     for entry in _scenario_entries(doc, name):
         value = _get(entry, "metrics", "timeseries")
-        if isinstance(value, Mapping) and value.get("t_ms"):
+        if isinstance(value, Mapping) and value.get("t_ms") and not timeseries_problem(value):
             return value
+    return None
+
+
+def _numbers(values: Any, count: int, *, nullable: bool = True) -> bool:
+    return isinstance(values, list) and len(values) == count and all(
+        (v is None and nullable) or (isinstance(v, int | float) and not isinstance(v, bool))
+        for v in values)
+
+
+def timeseries_problem(ts: Mapping[str, Any]) -> str | None:
+    """What is wrong with a ``metrics.timeseries`` object, in a few words (None: nothing):
+    every per-window list must have one number (or null) per window of ``t_ms``."""
+    t_ms = ts.get("t_ms")
+    if not _numbers(t_ms, len(t_ms) if isinstance(t_ms, list) else -1, nullable=False):
+        return "t_ms is not a list of numbers"
+    count = len(t_ms)
+    if not isinstance(ts.get("window_ms"), int | float) or ts["window_ms"] <= 0:
+        return "window_ms is not a positive number"
+    latency = ts.get("latency_ms")
+    if not isinstance(latency, Mapping) or not all(
+            _numbers(latency.get(k), count) for k in ("p50", "p99", "max")):
+        return f"latency_ms does not hold {count} values per percentile"
+    for key in ("offered_cps", "delivered_cps"):
+        if not _numbers(ts.get(key), count, nullable=False):
+            return f"{key} does not hold {count} numbers"
+    for key in ("rss_bytes", "loop_lag_ms"):
+        if ts.get(key) is not None and not _numbers(ts.get(key), count):
+            return f"{key} does not hold {count} values"
+    levels = ts.get("levels")
+    if not isinstance(levels, Mapping) or not all(
+            isinstance(v, Mapping) and _numbers(v.get("min"), count)
+            and _numbers(v.get("max"), count) for v in levels.values()):
+        return f"levels do not hold {count} values for min and max"
+    events = ts.get("events")
+    if not isinstance(events, Mapping) or not all(
+            isinstance(marks, list) and all(isinstance(m, list) and len(m) == 2 for m in marks)
+            for marks in events.values()):
+        return "events are not lists of [t_ms, count]"
+    faults = ts.get("faults")
+    if not isinstance(faults, list) or not all(
+            isinstance(f, Mapping) and isinstance(f.get("start_ms"), int | float)
+            and isinstance(f.get("end_ms"), int | float) for f in faults):
+        return "faults are not {label, start_ms, end_ms}"
     return None
 
 
@@ -476,6 +520,13 @@ def missing_plots(doc: Mapping[str, Any], label: str) -> list[str]:
         if lacking:
             out.append(f"{label}: {', '.join(lacking)} carry no time series (the scenario "
                        "recorded nothing over time), so no plot over time is drawn for them.")
+        for scenario in ran:
+            ts = _get(scenario, "metrics", "timeseries")
+            problem = timeseries_problem(ts) if isinstance(ts, Mapping) else None
+            if problem:
+                out.append(f"{label}: the time series of {scenario.get('name')} (attempt "
+                           f"{scenario.get('repeat_index', 0)}) is malformed ({problem}), so "
+                           "it is not plotted.")
     unreadable = sorted({str(s.get("name")) for s in ran
                          if not _readable(_histogram(doc, str(s.get("name")), "latency_hdr"))})
     if unreadable:

@@ -92,7 +92,10 @@ def test_a_run_records_its_series_events_and_fault_windows() -> None:
     entry = run_scenario(get_scenario("buffer_underrun"), load_target("stageflow_core"),
                          quick=True, seed=1)
     ts = entry["metrics"]["timeseries"]
-    assert entry["status"] == "pass"
+    from harness.plots import timeseries_problem
+
+    assert timeseries_problem(ts) is None  # the shape the report reads
+    assert entry["status"] in ("pass", "invalid")  # invalid: a loaded machine was late
     assert list(ts["levels"]) == ["buffer_ms.buffer_16000x1"]
     assert ts["events"]["underrun"]
     (fault,) = ts["faults"]

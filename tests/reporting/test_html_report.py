@@ -172,3 +172,13 @@ def test_a_reproduction_too_long_for_the_markdown_report_is_in_the_html_one_coll
     block = page.split('<details class="repro"><summary>Reproduction: a self-contained '
                        "62-line script", 1)[1].split("</details>", 1)[0]
     assert "step_30 = 30" in block and "<pre><code class=\"language-python\">" in block
+
+
+def test_a_malformed_time_series_is_named_and_the_rest_drawn(golden_dir: Path) -> None:
+    doc = timeseries_doc()
+    doc["scenarios"][0]["metrics"]["timeseries"]["offered_cps"] = [1.0, "x"]
+    write_json_atomic(Path("new.json"), doc)
+    page = generate(Path("new.json"), Path("ledgers"), html=True, use_compare=False)
+    assert ("new.json: the time series of stream (attempt 0) is malformed (offered_cps does "
+            "not hold 40 numbers), so it is not plotted.") in page
+    assert [c["kind"] for c in _charts(page)] == ["spectrum"]
