@@ -98,6 +98,10 @@ def _performance(body: list[str], results: Mapping[str, Any], results_label: str
     if notes:
         parts.append('<div class="notice"><b>Plots this report cannot draw</b><ul>'
                      + "".join(f"<li>{_md_inline(n)}</li>" for n in notes) + "</ul></div>")
+    names = list(dict.fromkeys(str(s.get("name")) for s in results.get("scenarios") or []))
+    if len(names) > 1:
+        parts.append('<p class="jump">' + " · ".join(
+            f'<a href="#plots-{slug(n)}">{html.escape(n)}</a>' for n in names) + "</p>")
     seen: list[str] = []
     for scenario in results.get("scenarios") or []:
         name = str(scenario.get("name"))
