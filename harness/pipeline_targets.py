@@ -17,7 +17,6 @@ Built in: ``stageflow_core`` (our :class:`~stageflow_core.templates.VoiceChat`) 
 from __future__ import annotations
 
 import importlib
-import inspect
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
@@ -170,6 +169,7 @@ class StageflowVoicePipeline:
             vad=self._vad, stt=self._stt, llm=self._llm, tts=self._tts, duplex=duplex,
             on_audio=self._written, event_emitter=on_event)
         self._tts_turn = -1
+        self._stt_turn = 0
 
     # the service models as stage functions
     async def _vad(self, chunk: Any) -> str | None:
@@ -181,13 +181,13 @@ class StageflowVoicePipeline:
         stt = self._services.stt
         if isinstance(item, SpeechStarted):
             stt.reset()
-            self._turn = item.turn
+            self._stt_turn = item.turn
         elif isinstance(item, SpeechEnded):
             yield Transcript(await stt.finish(), True, item.turn)
         else:
             partial = await stt.audio(item.data)
             if partial is not None:
-                yield Transcript(partial, False, getattr(self, "_turn", 0))
+                yield Transcript(partial, False, self._stt_turn)
 
     async def _llm(self, transcript: Any) -> AsyncIterator[str]:
         async for token in self._services.llm.respond(transcript.text):
@@ -247,11 +247,6 @@ def stageflow_voice(services: VoiceServices, config: VoiceConfig,
                     on_event: OnEvent) -> VoicePipeline:
     """The factory of the built-in ``stageflow_core`` pipeline target."""
     return StageflowVoicePipeline(services, config, on_event)
-
-
-def is_async(obj: Any) -> bool:
-    """Whether ``obj`` is an async function (protocol methods may be sync or async)."""
-    return inspect.iscoroutinefunction(obj)
 
 
 # -- pipeline-only targets -----------------------------------------------------------------

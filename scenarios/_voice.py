@@ -235,18 +235,20 @@ async def session(ctx: ScenarioContext, services: VoiceServices, plan: list[Turn
     return sess
 
 
-def _config(p: Any) -> Any:
-    """A ``VoiceConfig``-shaped object (scenarios do not import the harness)."""
+@dataclass(frozen=True)
+class SessionConfig:
+    """What a pipeline target's factory is told about the session (the shape of
+    ``harness.pipeline_targets.VoiceConfig``; scenarios do not import the harness)."""
 
-    @dataclass(frozen=True)
-    class Config:
-        sample_rate: int
-        chunk_ms: float
-        playout_ms: float
-        close_timeout_s: float
+    sample_rate: int
+    chunk_ms: float
+    playout_ms: float
+    close_timeout_s: float
 
-    return Config(int(p["sample_rate"]), float(p["chunk_ms"]), float(p["playout_ms"]),
-                  float(p["close_timeout_s"]))
+
+def _config(p: Any) -> SessionConfig:
+    return SessionConfig(int(p["sample_rate"]), float(p["chunk_ms"]), float(p["playout_ms"]),
+                         float(p["close_timeout_s"]))
 
 
 # -- analyses ------------------------------------------------------------------------------
