@@ -577,6 +577,7 @@ _VOICE_MEASURES = (
     ("v2v_ms", "voice-to-voice"), ("services_ms", "services' own delays"),
     ("vad_ms", "VAD end of speech"), ("stt_ms", "STT final"), ("llm_ttft_ms", "LLM first token"),
     ("tts_ttfb_ms", "TTS first audio"), ("hops_ms", "pipeline hops"),
+    ("hops_ms_quiet", "pipeline hops, turns without a loop stall"),
     ("playout_wait_ms", "playout wait"), ("response_ms", "barge-in response"),
     ("glitch_ms_per_turn", "glitches per reply"),
 )

@@ -262,8 +262,34 @@ def _first_after(payloads: list[dict[str, Any]], t_ns: int, until_ns: int | None
     return None
 
 
+QUIET_LAG_MS = 2.0
+"""A turn is *quiet* when the event loop never lagged more than this during one of its
+hops (the hand-offs between services): the machine, not the pipeline, sets a hop that
+coincides with a longer stall, so the hop checks judge quiet turns only. (A stall while a
+service waits is charged to that service's own measured delay, not to a hop.)"""
+
+
+def _loop_lag(ctx: ScenarioContext, windows: list[tuple[int, int]]) -> float:
+    """The worst event-loop lag (ms) the harness's sampler saw overlapping any of
+    ``windows`` (a lag sample is a 1 ms sleep's oversleep, taken when the sleep ends: it
+    covers ``[t - lag - 1 ms, t]``)."""
+    samples = ctx.trace.samples.get("loop_lag_ms")
+    if samples is None or samples.size == 0:
+        return 0.0
+    t = samples["t_ns"].astype(np.float64)
+    lag = samples["value"]
+    begins = t - (lag + 1.0) * 1e6
+    worst = 0.0
+    for start, end in windows:
+        inside = (t >= start) & (begins <= end)
+        if inside.any():
+            worst = max(worst, float(lag[inside].max()))
+    return worst
+
+
 def voice_to_voice(ctx: ScenarioContext, sess: Session) -> list[dict[str, float]]:
-    """Per answered turn: ``v2v_ms`` and its breakdown (see the module docstring)."""
+    """Per answered turn: ``v2v_ms`` and its breakdown (see the module docstring), and
+    ``loop_lag_ms``, the worst event-loop lag during the turn's hops."""
     ev = {name: sess.events(ctx, name) for name in (
         "service.vad.stop", "service.stt.final", "service.llm.first_token",
         "service.tts.first_audio", "voice.audio_written", "service.stt.partial")}
@@ -314,6 +340,10 @@ def voice_to_voice(ctx: ScenarioContext, sess: Session) -> list[dict[str, float]
             row["hop.stt_llm_ms"] = (int(llm["start_ns"]) - int(stt["t_ns"])) / 1e6
             row["hop.llm_tts_ms"] = (int(tts["start_ns"]) - int(llm["t_ns"])) / 1e6
             row["hop.tts_speaker_ms"] = (first_out - int(tts["t_ns"])) / 1e6
+            row["loop_lag_ms"] = _loop_lag(ctx, [
+                (round(decided), vad_t), (vad_t, int(stt["start_ns"])),
+                (int(stt["t_ns"]), int(llm["start_ns"])),
+                (int(llm["t_ns"]), int(tts["start_ns"])), (int(tts["t_ns"]), first_out)])
             row["playout_wait_ms"] = (heard - first_out) / 1e6
         out.append(row)
     return out
