@@ -167,6 +167,10 @@ CLAUSES: dict[str, Clause] = {
                "what an interruption does to the bot audio on its way to the speaker: "
                "discards all of it, or still plays the chunk being written",
                ("discard_all", "play_current_write"), "discard_all"),
+        Clause("pipeline.hop_overhead",
+               "handing an item from one stage to the next adds well under a playout chunk "
+               "to a turn's latency",
+               (True, False), True),
         Clause("pipeline.bounded_edges",
                "the queues between stages are bounded, so a slow stage cannot grow memory",
                (True, False), True),

@@ -161,6 +161,11 @@ PROPERTIES: dict[str, Property] = {
         "an event reports something that did not happen",
         "each event the target emits reports what happened, once: one stream.queue_closed "
         "per queue, stream.buffer_recovered only when audio is there again", "low"),
+    "overhead": Property(
+        "the pipeline adds latency between its stages",
+        "handing an item from one stage to the next costs microseconds, not milliseconds: "
+        "what a user waits for is the services' own delays",
+        "medium"),
     "silenced": Property(
         "the speaker keeps playing after an interruption",
         "an interruption (barge-in) silences the speaker within one playout chunk of the "
@@ -214,6 +219,7 @@ OPERATIONS: dict[str, str] = {
     "close (under load)": "closing a voice pipeline while a reply is in flight",
     "interrupt (bot speaking)": "a barge-in while the bot is speaking",
     "edges": "the queues between a pipeline's stages",
+    "hops": "the hand-offs between a voice pipeline's stages in one turn",
 }
 """Operation string -> what it means. Built from the fuzz machines' and the invariants'
 use: a call, and in brackets the situation that matters."""
@@ -398,6 +404,8 @@ def clause_of(key: DefectKey, *, detail: str = "") -> tuple[Level, str | None, A
             return declared, "pipeline.close_deadline", True
         if prop == "silenced":
             return declared, "pipeline.barge_in", "discard_all"
+        if prop == "overhead":
+            return recommended, "pipeline.hop_overhead", True
     if prop == "config_refused":
         if "'made'" in detail and "allowed ['made']" in detail:
             return universal, None, None  # a valid configuration refused

@@ -119,3 +119,11 @@ def test_pipecats_declarations_are_quoted_from_its_own_files() -> None:
         text = " ".join((root.parent / decl.where.split(",")[0]).read_text().split())
         for fragment in decl.quote.split(" ... "):
             assert " ".join(fragment.split()) in text, (clause, fragment)
+
+
+def test_slow_hops_are_an_improvement_never_a_bug() -> None:
+    from harness.defects import DefectKey, judge
+    from harness.pipecat_target import PIPECAT_SEMANTICS
+
+    key = DefectKey("Pipeline", "hops", "overhead")
+    assert judge(key, PIPECAT_SEMANTICS).verdict == "improvement"
