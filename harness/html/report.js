@@ -61,7 +61,10 @@
       o.points = {show: true, size: 9, width: 2, stroke: colour(s.group),
                   fill: s.style === "dots" ? colour(s.group) : "#ffffff"};
     } else {
-      o.points = {show: false};
+      // a line needs two points: a lone value is drawn as a dot instead of nothing
+      var present = s.values.filter(function (v) { return v !== null; }).length;
+      o.points = present < 2 ? {show: true, size: 7, stroke: o.stroke, fill: o.stroke}
+                             : {show: false};
     }
     return o;
   }

@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import scenarios  # noqa: F401  (registers the built-in scenarios)
@@ -80,3 +81,27 @@ def test_a_broken_chart_is_reported_not_hidden(chromium: str, tmp_path: Path) ->
     result = render(page, binary=chromium)
     assert result.errors == ["console.error: chart x: boom"]
     assert result.undrawn == ["x"]
+
+
+def test_a_one_window_series_is_drawn_as_a_dot(chromium: str, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.timeseries import build_timeseries
+
+    from .conftest import timeseries_doc
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(GOLDEN / "ledgers", tmp_path / "ledgers")
+    doc = timeseries_doc()
+    start = 7_000_000_000
+    doc["scenarios"][0]["metrics"]["timeseries"] = build_timeseries(
+        intended_ns=np.array([start]), delivered_intended_ns=np.array([start]),
+        delivered_recv_ns=np.array([start + 300_000]), delivery_ns=np.array([start + 300_000]),
+        samples={"queue_depth.queue": (np.array([start]), np.array([1.0])),
+                 "rss_bytes": (np.array([start]), np.array([5e7]))}, events=[])
+    write_json_atomic(Path("one.json"), doc)
+    page = Path("one.html")
+    page.write_text(generate(Path("one.json"), Path("ledgers"), html=True, use_compare=False),
+                    encoding="utf-8")
+    result = render(page, binary=chromium)
+    assert result.errors == []
+    assert len(result.charts) == 5 and result.undrawn == []
