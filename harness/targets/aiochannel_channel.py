@@ -1,7 +1,7 @@
 """``aiochannel``: an ``aiochannel.Channel`` as the queue.
 
-Every method is the channel's own (``put``, ``put_nowait``, ``get``, ``get_nowait``,
-``close``, ``async for``); ``len()`` is ``qsize()``.
+Every method calls the channel's own of the same name (``put``, ``put_nowait``, ``get``,
+``get_nowait``, ``close``, ``async for``); ``len()`` is ``qsize()``.
 """
 
 from __future__ import annotations
@@ -18,18 +18,31 @@ _WHERE = "aiochannel/channel.py"
 
 
 class AiochannelQueue:
-    """One ``aiochannel.Channel`` in the harness's queue API."""
+    """One ``aiochannel.Channel`` in the harness's queue API: each method calls the
+    channel's own and returns what it returns."""
+
+    __slots__ = ("native", "natives")
 
     def __init__(self, max_size: int) -> None:
         from aiochannel import Channel
 
         self.native = channel = Channel(max_size)
-        self.put = channel.put
-        self.put_nowait = channel.put_nowait
-        self.get = channel.get
-        self.get_nowait = channel.get_nowait
-        self.close = channel.close
         self.natives = ((channel, {}),)
+
+    async def put(self, item: Any) -> Any:
+        return await self.native.put(item)
+
+    def put_nowait(self, item: Any) -> Any:
+        return self.native.put_nowait(item)
+
+    async def get(self) -> Any:
+        return await self.native.get()
+
+    def get_nowait(self) -> Any:
+        return self.native.get_nowait()
+
+    def close(self) -> Any:
+        return self.native.close()
 
     def __len__(self) -> int:
         return self.native.qsize()

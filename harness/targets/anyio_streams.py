@@ -1,6 +1,6 @@
 """``anyio``: a memory object stream (a send stream and a receive stream) as the queue.
 
-``put``/``put_nowait`` are the send stream's ``send``/``send_nowait``, ``get``/
+``put``/``put_nowait`` call the send stream's ``send``/``send_nowait``, ``get``/
 ``get_nowait``/``async for`` the receive stream's, ``close()`` closes the send stream (the
 producer side ends the stream: receivers drain the buffer, then get ``EndOfStream``),
 ``len()`` is ``statistics().current_buffer_used``. anyio warns about a stream never closed;
@@ -26,21 +26,34 @@ def _close_both(send: Any, receive: Any) -> None:
 
 
 class AnyioQueue:
-    """One memory object stream pair in the harness's queue API."""
+    """One memory object stream pair in the harness's queue API: each method calls one
+    stream method and returns what it returns."""
+
+    __slots__ = ("__weakref__", "_finalizer", "natives", "receive_stream", "send_stream")
 
     def __init__(self, max_size: int) -> None:
         import anyio
 
         self.send_stream, self.receive_stream = send, receive = (
             anyio.create_memory_object_stream(max_size))
-        self.put = send.send
-        self.put_nowait = send.send_nowait
-        self.close = send.close
-        self.get = receive.receive
-        self.get_nowait = receive.receive_nowait
         self.natives = ((send, {"send": "put", "send_nowait": "put_nowait"}),
                         (receive, {"receive": "get", "receive_nowait": "get_nowait"}))
         self._finalizer = weakref.finalize(self, _close_both, send, receive)
+
+    async def put(self, item: Any) -> Any:
+        return await self.send_stream.send(item)
+
+    def put_nowait(self, item: Any) -> Any:
+        return self.send_stream.send_nowait(item)
+
+    async def get(self) -> Any:
+        return await self.receive_stream.receive()
+
+    def get_nowait(self) -> Any:
+        return self.receive_stream.receive_nowait()
+
+    def close(self) -> Any:
+        return self.send_stream.close()
 
     def __len__(self) -> int:
         return self.receive_stream.statistics().current_buffer_used

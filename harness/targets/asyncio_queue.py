@@ -58,18 +58,31 @@ _SHUTDOWN = [
 
 
 class AsyncioQueue:
-    """An ``asyncio.Queue`` in the harness's queue API: every method is the queue's own
-    (``close`` is ``shutdown``, on 3.13+), ``len()`` is ``qsize()``."""
+    """An ``asyncio.Queue`` in the harness's queue API: each method calls the queue's own
+    and returns what it returns (``close`` is ``shutdown``, on 3.13+; ``len()`` is
+    ``qsize()``)."""
+
+    __slots__ = ("native", "natives")
 
     def __init__(self, max_size: int) -> None:
         self.native = queue = asyncio.Queue(max_size)
         self.natives = ((queue, {}),)
-        self.put = queue.put
-        self.put_nowait = queue.put_nowait
-        self.get = queue.get
-        self.get_nowait = queue.get_nowait
-        if HAS_SHUTDOWN:
-            self.close = queue.shutdown
+
+    async def put(self, item: Any) -> Any:
+        return await self.native.put(item)
+
+    def put_nowait(self, item: Any) -> Any:
+        return self.native.put_nowait(item)
+
+    async def get(self) -> Any:
+        return await self.native.get()
+
+    def get_nowait(self) -> Any:
+        return self.native.get_nowait()
+
+    if HAS_SHUTDOWN:
+        def close(self) -> Any:
+            return self.native.shutdown()
 
     def __len__(self) -> int:
         return self.native.qsize()

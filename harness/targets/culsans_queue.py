@@ -20,22 +20,35 @@ _SHUTDOWN_DOC = f"{_WHERE}, BaseQueue.shutdown docstring"
 
 
 class CulsansQueue:
-    """One ``culsans.Queue`` in the harness's queue API (its async side)."""
+    """One ``culsans.Queue`` in the harness's queue API (its async side): each method calls
+    one culsans method and returns what it returns."""
+
+    __slots__ = ("native", "natives", "side")
 
     def __init__(self, max_size: int) -> None:
         import culsans
 
         self.native = queue = culsans.Queue(max_size)
-        side = queue.async_q
-        self.put = side.put
-        self.put_nowait = side.put_nowait
-        self.get = side.get
-        self.get_nowait = side.get_nowait
-        self.close = side.shutdown
+        self.side = side = queue.async_q
         self.natives = ((side, {}), (queue, {"async_put": "put", "async_get": "get"}))
 
+    async def put(self, item: Any) -> Any:
+        return await self.side.put(item)
+
+    def put_nowait(self, item: Any) -> Any:
+        return self.side.put_nowait(item)
+
+    async def get(self) -> Any:
+        return await self.side.get()
+
+    def get_nowait(self) -> Any:
+        return self.side.get_nowait()
+
+    def close(self) -> Any:
+        return self.side.shutdown()
+
     def __len__(self) -> int:
-        return self.native.async_q.qsize()
+        return self.side.qsize()
 
 
 class CulsansTarget(Adapter):

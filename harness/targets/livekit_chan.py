@@ -1,8 +1,8 @@
 """``livekit``: livekit-agents' ``utils.aio.Chan`` as the queue.
 
-Every method is the channel's own: ``put``/``put_nowait`` are ``send``/``send_nowait``,
-``get``/``get_nowait`` are ``recv``/``recv_nowait``, ``close``, ``async for``; ``len()`` is
-``qsize()``.
+Every method calls one of the channel's: ``put``/``put_nowait`` call ``send``/
+``send_nowait``, ``get``/``get_nowait`` call ``recv``/``recv_nowait``, ``close``,
+``async for``; ``len()`` is ``qsize()``.
 
 ``Chan`` lives in one module of the standard library only
 (``livekit/agents/utils/aio/channel.py``), but ``import livekit.agents`` pulls in the whole
@@ -55,17 +55,30 @@ def load_channel_module() -> ModuleType:
 
 
 class LivekitQueue:
-    """One ``Chan`` in the harness's queue API."""
+    """One ``Chan`` in the harness's queue API: each method calls one of the channel's and
+    returns what it returns."""
+
+    __slots__ = ("native", "natives")
 
     def __init__(self, max_size: int, module: ModuleType) -> None:
         self.native = chan = module.Chan(max_size)
-        self.put = chan.send
-        self.put_nowait = chan.send_nowait
-        self.get = chan.recv
-        self.get_nowait = chan.recv_nowait
-        self.close = chan.close
         self.natives = ((chan, {"send": "put", "send_nowait": "put_nowait", "recv": "get",
                                 "recv_nowait": "get_nowait"}),)
+
+    async def put(self, item: Any) -> Any:
+        return await self.native.send(item)
+
+    def put_nowait(self, item: Any) -> Any:
+        return self.native.send_nowait(item)
+
+    async def get(self) -> Any:
+        return await self.native.recv()
+
+    def get_nowait(self) -> Any:
+        return self.native.recv_nowait()
+
+    def close(self) -> Any:
+        return self.native.close()
 
     def __len__(self) -> int:
         return self.native.qsize()
