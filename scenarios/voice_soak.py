@@ -33,6 +33,7 @@ __all__ = ["voice_soak"]
     requires=("pipeline",),
     suites=("voice",),
     positive=("session_ms", "reply_tokens"),
+    duration="session_ms",
 )
 async def voice_soak(ctx: ScenarioContext) -> None:
     """Turns back to back for the whole session with log-normal service delays: memory
