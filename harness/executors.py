@@ -76,8 +76,10 @@ CONNECT_TIMEOUT_S = 5.0
 """How long ``--ray ADDRESS`` waits for the address to answer before giving up."""
 EXECUTORS = ("serial", "pool", "ray")
 _PRELOAD = ["harness.cli", "harness.runner", "harness.executors", "harness.targets",
-            "scenarios", "stageflow_core", "importlib.metadata", "numpy.random"]
-"""Imported once by the forkserver, so a cell's process starts with them loaded."""
+            "scenarios", "stageflow_core", "importlib.metadata", "numpy.random",
+            "harness.forkserver_warmup"]
+"""Imported once by the forkserver, so a cell's process starts with them loaded; the last
+freezes that heap (see :mod:`harness.forkserver_warmup`)."""
 _JSON = orjson.OPT_SERIALIZE_NUMPY
 
 OnDone = Callable[[Cell, dict[str, Any]], None]
