@@ -327,6 +327,9 @@ class Expectations:
     closed: dict[str, int] = field(default_factory=dict)
     """Watched queue name -> perf_counter_ns when the scenario began to close it
     (``ctx.closed``): a task still waiting on it at the deadline was not woken by close()."""
+    queue_held: dict[str, int] = field(default_factory=dict)
+    """Watched queue name -> items it held when the scenario was cut (filled by the runner):
+    a consumer still waiting in get() on a queue that holds items was never woken."""
     queue_drops: dict[str, int] = field(default_factory=dict)
     """Watched queue name -> items the target's own counters say it dropped (statistics or
     monitor), when it has such a counter: a drop reported by a counter is not silent."""
@@ -460,6 +463,7 @@ _TRIM_FRAMES = DefectKey("StreamingBuffer", "add_chunk (overflow trim)", "whole_
 _PUT_HANG = DefectKey("ChunkQueue", "put (full queue)", "no_hang")
 _CLOSE_PRODUCER_HANG = DefectKey("ChunkQueue", "close (blocked producer)", "no_hang")
 _CLOSE_CONSUMER_HANG = DefectKey("ChunkQueue", "close (blocked consumer)", "no_hang")
+_LOST_WAKEUP = DefectKey("ChunkQueue", "put (blocked consumer)", "no_hang")
 _CLOSE_PRODUCER_LOSS = DefectKey("ChunkQueue", "close (blocked producer)", "no_loss")
 _CLOSED_PUT_LOSS = DefectKey("ChunkQueue", "put (closed queue)", "no_loss")
 _BLOCKED_UNSEEN = DefectKey("ChunkQueue", "put (full queue)", "backpressure_visible")
@@ -577,14 +581,17 @@ def _explain_lost(obs: Observations, expect: Expectations,
 def _hang_key(task: HungTask, expect: Expectations) -> DefectKey | None:
     """The defect a task still blocked at the deadline shows, when it waits in a watched
     queue: a producer in put() is woken by nothing on an open queue (no timeout) or was not
-    woken by close(); a consumer in get() was not woken by close() (on an open queue it
-    waits for a producer: the scenario's business, not the target's)."""
+    woken by close(); a consumer in get() on a queue that holds items was not woken by the
+    put that brought them (a lost wake-up), one on a closed queue not by close() (on an
+    open, empty queue it waits for a producer: the scenario's business, not the target's)."""
     if task.queue is None or not task.call:
         return None
     closed = task.queue in expect.closed
     if task.call.startswith("put"):
         return _CLOSE_PRODUCER_HANG if closed else _PUT_HANG
     if task.call.startswith("get") or task.call in ("__anext__", "anext"):
+        if expect.queue_held.get(task.queue, 0) > 0:
+            return _LOST_WAKEUP  # items were there to take: a put did not wake it
         return _CLOSE_CONSUMER_HANG if closed else None
     return None
 
@@ -817,6 +824,11 @@ def check_no_hang(obs: Observations, expect: Expectations) -> Verdict:
                  f"{', '.join(expect.abandoned[:_SHOWN])}" if expect.abandoned else "")
     stack = "\n\n".join(f"{task.name}:\n{task.stack}" for task in expect.hung)
     keys = [_hang_key(task, expect) for task in expect.hung]
+    starved = {task.queue for task, key in zip(expect.hung, keys, strict=True)
+               if key == _LOST_WAKEUP}
+    # a producer waiting on a queue that filled because its consumer was never woken
+    keys = [_LOST_WAKEUP if key == _PUT_HANG and task.queue in starved else key
+            for task, key in zip(expect.hung, keys, strict=True)]
     defects = tuple(dict.fromkeys(k for k in keys if k is not None))
     unplaced = [task for task, key in zip(expect.hung, keys, strict=True) if key is None]
     rest = rest_stack = None

@@ -129,7 +129,9 @@ class StdlibQueue:
         if self._queue.empty() and self._closed:
             return None
         closed, item = await self._wait(self._queue.get())
-        return None if closed else item
+        if closed:  # an item handed over in the same tick as close() is still delivered
+            return self._queue.get_nowait() if not self._queue.empty() else None
+        return item
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self
@@ -286,11 +288,14 @@ class PlainBuffer:
     ``add_chunk`` appends the chunk's bytes whatever its rate, channels or format, then
     drops the oldest whole frames beyond ``max_duration_ms`` and returns how many bytes it
     dropped. ``read(ms)`` removes and returns up to ``ms`` of the oldest audio, in whole
-    frames. No events, no statistics, no level query beyond ``duration_ms``.
+    frames. ``sample_rate`` and ``channels`` are what it was built with. No events, no
+    statistics, no level query beyond ``duration_ms``.
     """
 
     def __init__(self, *, target_duration_ms: float = 100, max_duration_ms: float = 500,
                  sample_rate: int = 16000, channels: int = 1, event_emitter: Any = None) -> None:
+        self.sample_rate = sample_rate
+        self.channels = channels
         self._frame = 2 * channels
         self._rate = sample_rate
         self._data = bytearray()
@@ -300,7 +305,7 @@ class PlainBuffer:
 
     @property
     def duration_ms(self) -> float:
-        return len(self._data) / self._frame / self._rate * 1000
+        return len(self._data) // self._frame / self._rate * 1000  # whole frames held
 
     def is_ready(self) -> bool:
         return len(self._data) >= self._target
