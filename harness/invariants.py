@@ -424,14 +424,13 @@ def _account(obs: Observations, stranded_ok: bool, counted_drops: int = 0) -> Ac
         lost_keys = np.setdiff1d(undelivered, dropped_keys, assume_unique=True)
         dropped = int(dropped_keys.size)
         lost = int(lost_keys.size)
-        spare = 0
     else:  # events that may stand for the puts that returned False go to those first
-        spare = max(0, len(drops) - int(told_keys.size))
-        dropped = min(spare, int(undelivered.size))
+        dropped = min(max(0, len(drops) - int(told_keys.size)), int(undelivered.size))
         lost = int(undelivered.size) - dropped
         lost_keys = undelivered
     # drops the target counted (statistics, monitor) beyond those it told of otherwise
-    counted = max(0, counted_drops - int(told_keys.size) - (len(drops) if exact else spare))
+    counted = max(0, counted_drops - int(told_keys.size)
+                  - max(0, len(drops) - int(told_keys.size)))
     by_counter = min(counted, lost)
     dropped += by_counter + int(told_keys.size)
     lost -= by_counter
@@ -457,6 +456,7 @@ def _account(obs: Observations, stranded_ok: bool, counted_drops: int = 0) -> Ac
 
 _QUEUE_FIFO = DefectKey("ChunkQueue", "get", "fifo")
 _QUEUE_BOUNDS = DefectKey("ChunkQueue", "put (full queue)", "bounds")
+_QUEUE_LEVEL = DefectKey("ChunkQueue", "__len__", "level")
 _BUFFER_BOUNDS = DefectKey("StreamingBuffer", "add_chunk (overflow)", "bounds")
 _READ_FRAMES = DefectKey("StreamingBuffer", "read", "whole_frames")
 _TRIM_FRAMES = DefectKey("StreamingBuffer", "add_chunk (overflow trim)", "whole_frames")
@@ -763,7 +763,14 @@ def check_bounds_held(obs: Observations, expect: Expectations) -> Verdict | None
         peaks = _queue_peaks(obs, name, expect)
         peak = max(peaks.values(), default=0.0)
         how = ", ".join(f"{k} {v:g}" for k, v in peaks.items()) or "no samples"
-        if peak > max_size:
+        if peak > max_size and peaks.get("sampled", 0) > max_size \
+                and "reported" in peaks and peaks["reported"] <= max_size \
+                and peaks.get("events", 0) <= max_size:
+            # its own peak says it held no more than max_size: len() is what is wrong
+            breaches.append(f"{name} len() {peaks['sampled']:g} > max_size {max_size} while "
+                            f"the queue's own peak is {peaks['reported']:g}")
+            defects.append(_QUEUE_LEVEL)
+        elif peak > max_size:
             breaches.append(f"{name} depth {peak:g} > max_size {max_size} ({how})")
             defects.append(_QUEUE_BOUNDS)
         else:
@@ -888,6 +895,15 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
                 defects.append(_FULL_DROP_SILENT)
             else:
                 unnamed.append(problems[-1])
+    counted = sum(expect.queue_drops.values())
+    unannounced = counted - drop_events
+    if unannounced > 0 and expect.semantics.value("queue.drop_events") is True:
+        # it promises an event per drop, and its own counter counted more drops
+        checked.append(_n(counted, "drop counted by the queue", "drops counted by the queue"))
+        problems.append(f"the queue counted {counted} drops, {drop_events} "
+                        f"{DROP_EVENT} events announced them "
+                        f"({_n(unannounced, 'drop')} silent)")
+        defects.append(_FULL_DROP_SILENT)
     acc = account_for(obs, expect)
     if acc.dropped_but_delivered:
         problems.append(

@@ -201,6 +201,10 @@ def _run_config(target: Any, *, rate: int, channels: int, fmt: str, max_ms: floa
                 checker.check(out)
                 if checker.corrupt or checker.backwards:
                     return checker.first_problem, READ_INTEGRITY
+    buffer.clear()
+    left = buffered_bytes(buffer)
+    if left:  # cleared, it holds nothing: a level that says otherwise is wrong
+        return f"reports {left} B held after clear()", ("StreamingBuffer", "clear", "level")
     return "", None
 
 

@@ -126,6 +126,29 @@ async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
     drain_nowait(queue, consumer=1, trace=ctx.trace)
 
 
+async def _closed_full_put(ctx: ScenarioContext, queue: Any,
+                           make_chunk: Callable[[int, int], Any]) -> None:
+    """A put on the closed queue that is still full must be refused as closed (raise one of
+    the target's closed errors, or return False where it declares that), at once."""
+    declared = ctx.semantics.value("queue.closed_put")
+    put = asyncio.ensure_future(queue.put(make_chunk(999, 0)))
+    done, _ = await asyncio.wait({put}, timeout=0.5)
+    if not done:
+        put.cancel()
+        await asyncio.wait({put})
+        got = "still waiting after 0.5 s"
+    elif put.exception() is not None:
+        exc = put.exception()
+        got = "closed" if isinstance(exc, ctx.target.closed_errors) else \
+            f"raised {type(exc).__name__}"
+    else:
+        got = "returned False" if put.result() is False else f"returned {put.result()!r}"
+    ok = got == "closed" or (got == "returned False" and declared == "return_false")
+    ctx.expect("closed_full_put_refused", ok,
+               f"a put on the closed, full queue {got}", hypotheses=("H5",),
+               defects=[("ChunkQueue", "put (closed queue)", "outcome")])
+
+
 @scenario(
     name="adv_close_under_load",
     category="reliability",
@@ -168,6 +191,7 @@ async def adv_close_under_load(ctx: ScenarioContext) -> None:
     ctx.note("full_before_close", len(full))
     await close_queue(full, ctx=ctx, name="full")
     await close_queue(empty, ctx=ctx, name="empty")
+    await _closed_full_put(ctx, full, make_chunk)
     again: list[str] = []
     for queue in (full, empty):  # a second close() (a teardown after an error path)
         try:
