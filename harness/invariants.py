@@ -327,6 +327,9 @@ class Expectations:
     closed: dict[str, int] = field(default_factory=dict)
     """Watched queue name -> perf_counter_ns when the scenario began to close it
     (``ctx.closed``): a task still waiting on it at the deadline was not woken by close()."""
+    queue_held: dict[str, int] = field(default_factory=dict)
+    """Watched queue name -> items it held when the scenario was cut (filled by the runner):
+    a consumer still waiting in get() on a queue that holds items was never woken."""
     queue_drops: dict[str, int] = field(default_factory=dict)
     """Watched queue name -> items the target's own counters say it dropped (statistics or
     monitor), when it has such a counter: a drop reported by a counter is not silent."""
@@ -421,14 +424,13 @@ def _account(obs: Observations, stranded_ok: bool, counted_drops: int = 0) -> Ac
         lost_keys = np.setdiff1d(undelivered, dropped_keys, assume_unique=True)
         dropped = int(dropped_keys.size)
         lost = int(lost_keys.size)
-        spare = 0
     else:  # events that may stand for the puts that returned False go to those first
-        spare = max(0, len(drops) - int(told_keys.size))
-        dropped = min(spare, int(undelivered.size))
+        dropped = min(max(0, len(drops) - int(told_keys.size)), int(undelivered.size))
         lost = int(undelivered.size) - dropped
         lost_keys = undelivered
     # drops the target counted (statistics, monitor) beyond those it told of otherwise
-    counted = max(0, counted_drops - int(told_keys.size) - (len(drops) if exact else spare))
+    counted = max(0, counted_drops - int(told_keys.size)
+                  - max(0, len(drops) - int(told_keys.size)))
     by_counter = min(counted, lost)
     dropped += by_counter + int(told_keys.size)
     lost -= by_counter
@@ -454,12 +456,14 @@ def _account(obs: Observations, stranded_ok: bool, counted_drops: int = 0) -> Ac
 
 _QUEUE_FIFO = DefectKey("ChunkQueue", "get", "fifo")
 _QUEUE_BOUNDS = DefectKey("ChunkQueue", "put (full queue)", "bounds")
+_QUEUE_LEVEL = DefectKey("ChunkQueue", "__len__", "level")
 _BUFFER_BOUNDS = DefectKey("StreamingBuffer", "add_chunk (overflow)", "bounds")
 _READ_FRAMES = DefectKey("StreamingBuffer", "read", "whole_frames")
 _TRIM_FRAMES = DefectKey("StreamingBuffer", "add_chunk (overflow trim)", "whole_frames")
 _PUT_HANG = DefectKey("ChunkQueue", "put (full queue)", "no_hang")
 _CLOSE_PRODUCER_HANG = DefectKey("ChunkQueue", "close (blocked producer)", "no_hang")
 _CLOSE_CONSUMER_HANG = DefectKey("ChunkQueue", "close (blocked consumer)", "no_hang")
+_LOST_WAKEUP = DefectKey("ChunkQueue", "put (blocked consumer)", "no_hang")
 _CLOSE_PRODUCER_LOSS = DefectKey("ChunkQueue", "close (blocked producer)", "no_loss")
 _CLOSED_PUT_LOSS = DefectKey("ChunkQueue", "put (closed queue)", "no_loss")
 _BLOCKED_UNSEEN = DefectKey("ChunkQueue", "put (full queue)", "backpressure_visible")
@@ -577,14 +581,17 @@ def _explain_lost(obs: Observations, expect: Expectations,
 def _hang_key(task: HungTask, expect: Expectations) -> DefectKey | None:
     """The defect a task still blocked at the deadline shows, when it waits in a watched
     queue: a producer in put() is woken by nothing on an open queue (no timeout) or was not
-    woken by close(); a consumer in get() was not woken by close() (on an open queue it
-    waits for a producer: the scenario's business, not the target's)."""
+    woken by close(); a consumer in get() on a queue that holds items was not woken by the
+    put that brought them (a lost wake-up), one on a closed queue not by close() (on an
+    open, empty queue it waits for a producer: the scenario's business, not the target's)."""
     if task.queue is None or not task.call:
         return None
     closed = task.queue in expect.closed
     if task.call.startswith("put"):
         return _CLOSE_PRODUCER_HANG if closed else _PUT_HANG
     if task.call.startswith("get") or task.call in ("__anext__", "anext"):
+        if expect.queue_held.get(task.queue, 0) > 0:
+            return _LOST_WAKEUP  # items were there to take: a put did not wake it
         return _CLOSE_CONSUMER_HANG if closed else None
     return None
 
@@ -756,7 +763,14 @@ def check_bounds_held(obs: Observations, expect: Expectations) -> Verdict | None
         peaks = _queue_peaks(obs, name, expect)
         peak = max(peaks.values(), default=0.0)
         how = ", ".join(f"{k} {v:g}" for k, v in peaks.items()) or "no samples"
-        if peak > max_size:
+        if peak > max_size and peaks.get("sampled", 0) > max_size \
+                and "reported" in peaks and peaks["reported"] <= max_size \
+                and peaks.get("events", 0) <= max_size:
+            # its own peak says it held no more than max_size: len() is what is wrong
+            breaches.append(f"{name} len() {peaks['sampled']:g} > max_size {max_size} while "
+                            f"the queue's own peak is {peaks['reported']:g}")
+            defects.append(_QUEUE_LEVEL)
+        elif peak > max_size:
             breaches.append(f"{name} depth {peak:g} > max_size {max_size} ({how})")
             defects.append(_QUEUE_BOUNDS)
         else:
@@ -817,6 +831,11 @@ def check_no_hang(obs: Observations, expect: Expectations) -> Verdict:
                  f"{', '.join(expect.abandoned[:_SHOWN])}" if expect.abandoned else "")
     stack = "\n\n".join(f"{task.name}:\n{task.stack}" for task in expect.hung)
     keys = [_hang_key(task, expect) for task in expect.hung]
+    starved = {task.queue for task, key in zip(expect.hung, keys, strict=True)
+               if key == _LOST_WAKEUP}
+    # a producer waiting on a queue that filled because its consumer was never woken
+    keys = [_LOST_WAKEUP if key == _PUT_HANG and task.queue in starved else key
+            for task, key in zip(expect.hung, keys, strict=True)]
     defects = tuple(dict.fromkeys(k for k in keys if k is not None))
     unplaced = [task for task, key in zip(expect.hung, keys, strict=True) if key is None]
     rest = rest_stack = None
@@ -876,6 +895,15 @@ def check_telemetry(obs: Observations, expect: Expectations) -> Verdict | None:
                 defects.append(_FULL_DROP_SILENT)
             else:
                 unnamed.append(problems[-1])
+    counted = sum(expect.queue_drops.values())
+    unannounced = counted - drop_events
+    if unannounced > 0 and expect.semantics.value("queue.drop_events") is True:
+        # it promises an event per drop, and its own counter counted more drops
+        checked.append(_n(counted, "drop counted by the queue", "drops counted by the queue"))
+        problems.append(f"the queue counted {counted} drops, {drop_events} "
+                        f"{DROP_EVENT} events announced them "
+                        f"({_n(unannounced, 'drop')} silent)")
+        defects.append(_FULL_DROP_SILENT)
     acc = account_for(obs, expect)
     if acc.dropped_but_delivered:
         problems.append(

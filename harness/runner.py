@@ -508,6 +508,9 @@ async def _supervise(ctx: RunContext, cut_ns: int, grace_s: float) -> _Supervise
         still = [t for t, _ in ctx.tasks if not t.done()]
         if out.error is None and (still or not main.done()):
             out.cut = True
+            for name, queue in ctx.queues.items():  # what each queue held while tasks waited
+                with contextlib.suppress(Exception):
+                    ctx.expectations.queue_held[name] = len(queue)
             blocked = still or [main]
             for task in blocked:
                 where, stack = await_stack(task)

@@ -195,6 +195,7 @@ class RampChecker:
 READ_FRAMES = ("StreamingBuffer", "read", "whole_frames")
 READ_INTEGRITY = ("StreamingBuffer", "read", "integrity")
 BUFFER_BOUNDS = ("StreamingBuffer", "add_chunk (overflow)", "bounds")
+TRIM_FRAMES = ("StreamingBuffer", "add_chunk (overflow trim)", "whole_frames")
 """Defect keys ``(component, operation, property)`` the buffer scenarios name in
 ``ctx.expect(..., defects=...)`` (vocabulary: ``harness.defects``)."""
 

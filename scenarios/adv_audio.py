@@ -16,6 +16,7 @@ from scenarios._common import (
     BUFFER_BOUNDS,
     READ_FRAMES,
     READ_INTEGRITY,
+    TRIM_FRAMES,
     RampChecker,
     buffered_bytes,
     close_queue,
@@ -185,8 +186,10 @@ def _run_config(target: Any, *, rate: int, channels: int, fmt: str, max_ms: floa
         else:
             data = bytes((position + i) % 251 for i in range(per_chunk * frame))
         position += per_chunk
-        buffer.add_chunk(target.make_chunk(data, sample_rate=rate, channels=channels,
-                                           fmt=fmt))
+        dropped = buffer.add_chunk(target.make_chunk(data, sample_rate=rate, channels=channels,
+                                                     fmt=fmt))
+        if isinstance(dropped, int) and dropped % frame:
+            return f"an overflow trim of {dropped} B, not whole {frame}-byte frames", TRIM_FRAMES
         level = _level(buffer, frame, rate)
         if level > bound:
             return f"holds {level} B, bound {bound} B", BUFFER_BOUNDS
@@ -198,6 +201,10 @@ def _run_config(target: Any, *, rate: int, channels: int, fmt: str, max_ms: floa
                 checker.check(out)
                 if checker.corrupt or checker.backwards:
                     return checker.first_problem, READ_INTEGRITY
+    buffer.clear()
+    left = buffered_bytes(buffer)
+    if left:  # cleared, it holds nothing: a level that says otherwise is wrong
+        return f"reports {left} B held after clear()", ("StreamingBuffer", "clear", "level")
     return "", None
 
 

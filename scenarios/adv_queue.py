@@ -126,6 +126,29 @@ async def adv_stalled_consumer(ctx: ScenarioContext) -> None:
     drain_nowait(queue, consumer=1, trace=ctx.trace)
 
 
+async def _closed_full_put(ctx: ScenarioContext, queue: Any,
+                           make_chunk: Callable[[int, int], Any]) -> None:
+    """A put on the closed queue that is still full must be refused as closed (raise one of
+    the target's closed errors, or return False where it declares that), at once."""
+    declared = ctx.semantics.value("queue.closed_put")
+    put = asyncio.ensure_future(queue.put(make_chunk(999, 0)))
+    done, _ = await asyncio.wait({put}, timeout=0.5)
+    if not done:
+        put.cancel()
+        await asyncio.wait({put})
+        got = "still waiting after 0.5 s"
+    elif put.exception() is not None:
+        exc = put.exception()
+        got = "closed" if isinstance(exc, ctx.target.closed_errors) else \
+            f"raised {type(exc).__name__}"
+    else:
+        got = "returned False" if put.result() is False else f"returned {put.result()!r}"
+    ok = got == "closed" or (got == "returned False" and declared == "return_false")
+    ctx.expect("closed_full_put_refused", ok,
+               f"a put on the closed, full queue {got}", hypotheses=("H5",),
+               defects=[("ChunkQueue", "put (closed queue)", "outcome")])
+
+
 @scenario(
     name="adv_close_under_load",
     category="reliability",
@@ -168,6 +191,18 @@ async def adv_close_under_load(ctx: ScenarioContext) -> None:
     ctx.note("full_before_close", len(full))
     await close_queue(full, ctx=ctx, name="full")
     await close_queue(empty, ctx=ctx, name="empty")
+    await _closed_full_put(ctx, full, make_chunk)
+    again: list[str] = []
+    for queue in (full, empty):  # a second close() (a teardown after an error path)
+        try:
+            await close_queue(queue)
+        except Exception as exc:
+            again.append(f"{type(exc).__name__}: {exc}")
+    ctx.expect("second_close_harmless", not again,
+               f"close() again on a closed queue raised {again[0]}" if again else
+               "close() again on both closed queues did nothing", hypotheses=("H5",),
+               defects=[("ChunkQueue", "close", "unexpected_error")],
+               clause="queue.close_idempotent")
     grace = p["close_grace_ms"] / 1000.0
     producers_left = await _wait_all(producers, grace)
     consumers_left = await _wait_all(consumers, grace)
@@ -243,6 +278,7 @@ async def adv_cancel_storm(ctx: ScenarioContext) -> None:
             await asyncio.sleep(0)
 
     puts: list[asyncio.Task[Any]] = []
+    cancelled_gets = 0
     for round_index in range(p["rounds"]):
         base = round_index * p["puts_per_round"]
         batch = [asyncio.ensure_future(one_put(base + i)) for i in range(p["puts_per_round"])]
@@ -252,12 +288,14 @@ async def adv_cancel_storm(ctx: ScenarioContext) -> None:
         for task in [*batch, *gets]:
             if not task.done() and rng.random() < p["cancel_probability"]:
                 task.cancel()
+                cancelled_gets += task in gets
         await spins(int(rng.integers(1, 4)))
         for task in gets:
             if task.done() and not task.cancelled() and task.exception() is None:
                 record(task.result(), 0)
             elif not task.done():
                 task.cancel()
+                cancelled_gets += 1
                 await asyncio.wait({task})
                 if not task.cancelled() and task.exception() is None:
                     record(task.result(), 0)
@@ -284,7 +322,18 @@ async def adv_cancel_storm(ctx: ScenarioContext) -> None:
                f"{resurrected} chunks were delivered although their put was cancelled "
                "(a retrying producer would send them twice)", hypotheses=("H5",),
                defects=[("ChunkQueue", "cancel (blocked put)", "outcome")])
+    if cancelled_gets and stuck == 0:  # every accepted chunk was drained after the storm
+        sends = trace.sends
+        accepted = {(int(s["producer"]), int(s["seq"])) for s in sends
+                    if s["outcome"] == "queued"}
+        taken = {(int(r["producer"]), int(r["seq"])) for r in receipts}
+        vanished = len(accepted - taken)
+        ctx.expect("cancelled_get_loses_nothing", vanished == 0,
+                   f"{vanished} accepted chunks were never delivered after {cancelled_gets} "
+                   "gets were cancelled, the queue drained and closed", hypotheses=("H5",),
+                   defects=[("ChunkQueue", "cancel (blocked get)", "no_loss")])
     ctx.note("cancelled_puts", len(cancelled_puts))
+    ctx.note("cancelled_gets", cancelled_gets)
 
 
 @scenario(

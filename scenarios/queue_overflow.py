@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from typing import Any
@@ -93,13 +94,31 @@ async def _blocking_phase(ctx: ScenarioContext, make_chunk: Any) -> None:
     crashed: list[int] = []  # when the consumer died: a fault window until the close
     consumer.add_done_callback(lambda task: crashed.append(time.perf_counter_ns())
                                if not task.cancelled() and task.exception() else None)
-    report = await ctx.spawn(open_loop_producer(
+    producer = ctx.spawn(open_loop_producer(
         producer=1, count=p["blocking_chunks"], rate=ConstantRate(p["rate_cps"]),
         make_chunk=make_chunk, put=put, trace=ctx.trace, start_ns=time.perf_counter_ns(),
         full=full_probe(queue, p["max_size"]),
         outcome_of=outcome_classifier(closed_errors=target.closed_errors,
                                       full_errors=target.full_errors),
     ), name="block-producer")
+    if target.capabilities.put_timeout:
+        # every put ends by its timeout: the producer's worst case is all of them timing out
+        bound_s = p["blocking_chunks"] * (1 / p["rate_cps"] + p["put_timeout_ms"] / 1000) + 1.0
+        done, _ = await asyncio.wait({producer}, timeout=min(bound_s, ctx.remaining_s() / 2))
+        ctx.expect("put_timeout_honoured", bool(done),
+                   f"put(timeout={p['put_timeout_ms'] / 1000:g}) still waiting "
+                   f"{bound_s:.1f} s into the blocking phase" if not done else
+                   "every put(timeout=) ended", hypotheses=("H1",),
+                   defects=[("ChunkQueue", "put(timeout) (full queue)", "put_timeout")])
+        if not done:  # reported here; the runner's hang report would say it again
+            producer.cancel()
+            await asyncio.wait({producer})
+            if not consumer.done():
+                consumer.cancel()
+            await close_queue(queue, ctx=ctx, name="blocking")
+            drain_nowait(queue, consumer=DRAIN_CONSUMER, trace=ctx.trace)
+            return
+    report = await producer
     if not consumer.done():
         consumer.cancel()
     await close_queue(queue, ctx=ctx, name="blocking")

@@ -52,7 +52,7 @@ class Budget:
     seed: int = 0
 
 
-QUICK = Budget(quick=True, max_examples=40, fuzz_budget_s=12.0)
+QUICK = Budget(quick=True, max_examples=40, fuzz_budget_s=25.0)
 FULL = Budget(quick=False, max_examples=200, fuzz_budget_s=60.0)
 
 

@@ -20,9 +20,9 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
-from harness.contract import Semantics
+from harness.contract import Declaration, Semantics
 from harness.selftest.corpus._base import CorpusTarget, declare, derived_target
-from harness.targets import Capabilities, ModuleTarget
+from harness.targets import BUILTIN_SEMANTICS, Capabilities, ModuleTarget
 
 __all__ = [
     "OURS",
@@ -38,19 +38,16 @@ __all__ = [
 
 MODULE = __name__
 
-OURS: Semantics = declare(
-    "stageflow_core (docs/backpressure.md, ChunkQueue and StreamingBuffer docstrings)",
-    queue__closed_put="raise", queue__end_of_stream="return_none",
-    queue__close_delivers_pending=True, queue__close_wakes_getters=True,
-    queue__close_wakes_putters=True, queue__close_idempotent=True,
-    queue__none_item="refused", queue__drop_events=True, queue__blocked_events=True,
-    queue__timeout_events=True, queue__throttle_events=True,
-    queue__monitor_counts_drops=True, queue__validates_config=True,
-    events__emitter_isolated=True, buffer__validates_chunks=True,
-    buffer__validates_config=True, buffer__underrun_events=True,
-    buffer__overflow_events=True,
-)
-"""What stageflow_core declares (DESIGN.md, "stageflow_core — the library contract")."""
+OURS: Semantics = Semantics([
+    *(Declaration(decl.clause, decl.value, f"selftest corpus: {MODULE} (as {decl.where})",
+                  decl.quote) for decl in BUILTIN_SEMANTICS["stageflow_core"].values()),
+    *(Declaration(clause, True, f"selftest corpus: {MODULE} (DESIGN.md, stageflow_core)")
+      for clause in ("queue.timeout_events", "queue.throttle_events",
+                     "queue.monitor_counts_drops", "events.emitter_isolated")
+      if clause not in BUILTIN_SEMANTICS["stageflow_core"]),
+])
+"""What stageflow_core declares: the built-in target's declarations (harness.targets), plus
+the clauses only the scenarios name."""
 
 
 def ours() -> ModuleTarget:
@@ -129,7 +126,9 @@ class StdlibQueue:
         if self._queue.empty() and self._closed:
             return None
         closed, item = await self._wait(self._queue.get())
-        return None if closed else item
+        if closed:  # an item handed over in the same tick as close() is still delivered
+            return self._queue.get_nowait() if not self._queue.empty() else None
+        return item
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self
@@ -286,11 +285,14 @@ class PlainBuffer:
     ``add_chunk`` appends the chunk's bytes whatever its rate, channels or format, then
     drops the oldest whole frames beyond ``max_duration_ms`` and returns how many bytes it
     dropped. ``read(ms)`` removes and returns up to ``ms`` of the oldest audio, in whole
-    frames. No events, no statistics, no level query beyond ``duration_ms``.
+    frames. ``sample_rate`` and ``channels`` are what it was built with. No events, no
+    statistics, no level query beyond ``duration_ms``.
     """
 
     def __init__(self, *, target_duration_ms: float = 100, max_duration_ms: float = 500,
                  sample_rate: int = 16000, channels: int = 1, event_emitter: Any = None) -> None:
+        self.sample_rate = sample_rate
+        self.channels = channels
         self._frame = 2 * channels
         self._rate = sample_rate
         self._data = bytearray()
@@ -300,7 +302,7 @@ class PlainBuffer:
 
     @property
     def duration_ms(self) -> float:
-        return len(self._data) / self._frame / self._rate * 1000
+        return len(self._data) // self._frame / self._rate * 1000  # whole frames held
 
     def is_ready(self) -> bool:
         return len(self._data) >= self._target
