@@ -17,6 +17,16 @@ __all__ = ["dumps", "read_json", "read_json_bytes", "write_json_atomic", "write_
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_NEW_FILE_MODE = 0o666 & ~_umask()
+"""What ``open()`` would give a new file; mkstemp's 0600 would hide shared reports."""
+
+
 def dumps(obj: Any) -> bytes:
     """Serialise with sorted keys, two-space indent and a final newline (stable diffs)."""
     return orjson.dumps(obj, option=_OPTIONS) + b"\n"
@@ -35,6 +45,11 @@ def write_text_atomic(path: Path, data: bytes | str) -> None:
     except OSError as exc:
         raise HarnessError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
+        try:
+            mode = path.stat().st_mode & 0o7777   # a replaced file keeps its mode
+        except FileNotFoundError:
+            mode = _NEW_FILE_MODE
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
