@@ -104,10 +104,41 @@ def execute(args: argparse.Namespace) -> int:
             out.print(f"[yellow]note:[/] {note}")
     missed = [g for g in doc["bench"]["goals"] if g["met"] is False]
     if args.strict and missed:
+        missed = _confirm_missed(missed, args, peer, err)
+    if args.strict and missed:
         names = ", ".join(g["name"] for g in missed)
         err.print(f"stageflow-stress bench: goals not met: {names}")
         return EXIT_BREACH
     return EXIT_OK
+
+
+def _confirm_missed(missed: list[dict[str, Any]], args: argparse.Namespace, peer: str | None,
+                    err: Console) -> list[dict[str, Any]]:
+    """The goals still missed when their benchmarks are measured once more.
+
+    A shared machine can slow one benchmark's rounds by a third for a minute; a regression
+    is missed twice. ``--strict`` fails only on goals missed in both measurements (pyperf's
+    answer to a noisy run is the same: measure again, do not widen the limit).
+    """
+    again = sorted({g["benchmark"] for g in missed})
+    err.print(f"bench: {len(missed)} goal(s) missed; measuring {', '.join(again)} again "
+              "to tell a regression from a noisy minute")
+    doc = run_bench(only=again, quick=args.quick, target=args.target, peer=peer)
+    second = {g["name"]: g for g in doc["bench"]["goals"]}
+    still = []
+    for goal in missed:
+        retry = second.get(goal["name"])
+        then = "not measured" if retry is None else _measured(retry)
+        err.print(f"  {goal['name']}: {_measured(goal)}, then {then} (goal {goal['goal']})")
+        if retry is None or retry["met"] is not True:
+            still.append(goal)
+    return still
+
+
+def _measured(goal: dict[str, Any]) -> str:
+    if goal["ratio"] is not None:
+        return f"{goal['ratio']:.2f}x"
+    return _fmt(goal["ours"], goal["unit"])
 
 
 

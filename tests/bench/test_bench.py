@@ -90,3 +90,31 @@ def test_cli_out_writes_the_json_document(tmp_path: Path) -> None:
     doc = orjson.loads(out.read_bytes())
     assert {m["key"] for m in doc["bench"]["measurements"]} == {
         "queue_single.ours", "queue_single.asyncio"}
+
+
+def _doc_with(met: bool) -> dict:
+    goal = {"benchmark": "queue_single", "name": "ChunkQueue vs asyncio.Queue",
+            "goal": ">= 1x", "ours_key": "queue_single.ours",
+            "reference_key": "queue_single.asyncio", "ours": 1.0, "reference": 1.0,
+            "ratio": 1.2 if met else 0.7, "met": met, "unit": "items/s"}
+    return {"bench": {"targets": {"ours": {"name": "stageflow_core"}}, "rounds": 3,
+                      "measurements": [], "goals": [goal], "notes": []}}
+
+
+@pytest.mark.parametrize(("second", "code"), [(True, 0), (False, 99)])
+def test_strict_fails_only_on_a_goal_missed_again_when_measured_once_more(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    second: bool, code: int,
+) -> None:
+    import harness.commands.bench as command
+
+    calls: list[tuple[str, ...]] = []
+
+    def fake_run_bench(*, only=(), **_: object) -> dict:
+        calls.append(tuple(only))
+        return _doc_with(met=len(calls) > 1 and second)
+
+    monkeypatch.setattr(command, "run_bench", fake_run_bench)
+    assert main(["bench", "--strict", "--peer", "none"]) == code
+    assert calls == [(), ("queue_single",)]          # only the missed benchmark again
+    assert "0.70x, then" in capsys.readouterr().err
