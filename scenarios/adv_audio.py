@@ -293,7 +293,10 @@ async def _extreme_queues(ctx: ScenarioContext) -> None:
 
         async def consume(queue: Any = queue) -> None:
             while True:
-                item = await queue.get()
+                try:
+                    item = await queue.get()
+                except ctx.target.end_errors:  # the stream's end, as the target declares it
+                    return
                 if item is None:
                     return
                 ctx.trace.received(0, *divmod(item.sequence, 2**32),

@@ -387,7 +387,10 @@ async def adv_emitter_faults(ctx: ScenarioContext) -> None:
     async def playout() -> None:
         delay = p["consumer_delay_ms"] / 1000.0
         while True:
-            item = await queue.get()
+            try:
+                item = await queue.get()
+            except ctx.target.end_errors:  # the stream's end, as the target declares it
+                return
             if item is None:
                 return
             producer, seq = split_sequence(item.sequence)
