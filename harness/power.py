@@ -55,6 +55,9 @@ DETECTION_SCENARIOS = ("baseline", "capacity")
 NULL_WRAPPER = "put+1ns"
 SEED = 1
 SIZING_STEPS = 3
+EFFECTS_KEPT = ("capacity.queue_ratio", "capacity.buffer_depth_ratio", "latency.p99_ms",
+                "service.p50_ms")
+"""Metrics whose effect every gate records, breached or not (what the injection did)."""
 MAX_EXTRA_ITERATIONS = 5
 """Iterations added when invalid runs left fewer than ``runs`` counted gates of a kind."""
 
@@ -134,25 +137,38 @@ def _queue_ratio(doc: dict[str, Any]) -> float:
 
 def _size_capacity_drop(recorder: _Recorder, say: Callable[[str], None]) -> tuple[str, str]:
     """The work per put that makes an item cost 25 % more (capacity x0.8), found by
-    measuring: capacity runs with the null wrapper and with a candidate, back to back; the
-    cost grows linearly with the work, so the slope fitted through every step so far (least
-    squares through the origin: noise in one step is averaged out) gives the next one."""
+    measuring as ``bench`` does: the target's queue with the null wrapper and with a
+    candidate, pumped interleaved round by round in one process (paired ratios, so load
+    that changes between runs does not enter), three candidates; the cost grows linearly
+    with the work, so the slope fitted through the steps (least squares through the
+    origin) gives the next candidate and the answer."""
+    import asyncio
+
+    from harness.bench import BenchConfig, _interleave, _paired_ratio, _queue_contender
+    from harness.inject import inject as wrap
+
     extra = 250.0
     points: list[tuple[float, float]] = []
-    for step in range(SIZING_STEPS):
-        candidate = f"put+{1 + round(extra)}ns"
-        say(f"sizing capacity-20% ({step + 1}/{SIZING_STEPS}): {candidate}")
-        base = _queue_ratio(recorder.run(NULL_WRAPPER, specs=[recorder.capacity_spec]))
-        slowed = _queue_ratio(recorder.run(candidate, specs=[recorder.capacity_spec]))
-        points.append((extra, base / slowed - 1.0))
-        slope = sum(x * y for x, y in points) / sum(x * x for x, _ in points)
-        if slope > 0:
-            extra = min(4 * extra, max(extra / 4, 0.25 / slope))
-        else:  # noise hid the work: try more
-            extra *= 2
+    config = BenchConfig(rounds=9, warmup_rounds=1, target_ms=30.0)
+    with asyncio.Runner() as runner:
+        for step in range(SIZING_STEPS):
+            candidate = f"put+{1 + round(extra)}ns"
+            say(f"sizing capacity-20% ({step + 1}/{SIZING_STEPS}): {candidate}")
+            null = wrap(recorder.target, NULL_WRAPPER)
+            slowed = wrap(recorder.target, candidate)
+            pair = [_queue_contender(runner, key, "sizing", key,
+                                     lambda t=t: t.make_queue(100))
+                    for key, t in (("null", null), ("candidate", slowed))]
+            _interleave(pair, config)
+            points.append((extra, _paired_ratio(pair[0], pair[1]) - 1.0))
+            slope = sum(x * y for x, y in points) / sum(x * x for x, _ in points)
+            if slope > 0:
+                extra = min(4 * extra, max(extra / 4, 0.25 / slope))
+            else:  # noise hid the work: try more
+                extra *= 2
     expression = f"put+{1 + round(extra)}ns"
     shown = ", ".join(f"+{round(x)}ns: {y:+.0%}" for x, y in points)
-    return expression, (f"measured against {NULL_WRAPPER} with capacity runs back to back "
+    return expression, (f"measured against {NULL_WRAPPER}, pumps interleaved in one process "
                         f"({shown}; fitted: {expression} is +25 % per item)")
 
 
@@ -208,8 +224,12 @@ def _gate(current: dict[str, Any], baseline: dict[str, Any], thresholds: Sequenc
         return {"verdict": "invalid", "reason": str(exc), "breaches": []}
     verdict = {EXIT_BREACH: "breach", EXIT_INVALID_RUN: "invalid"}.get(outcome.exit_code,
                                                                        "pass")
+    effects = {f"{c.scenario}: {c.expression}": c.comparison.effect
+               for c in outcome.checks if c.comparison is not None
+               and c.metric in EFFECTS_KEPT}
     return {
         "verdict": verdict,
+        "effects": effects,
         "breaches": [
             {"scenario": c.scenario, "check": c.expression, "current": c.current,
              "baseline": c.baseline,
