@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -45,14 +44,17 @@ class FakeRecorder:
         if inject is None:
             self.clean_runs += 1
             return _doc(10_000, invalid=self.clean_runs == 2)  # one unusable clean run
-        work = re.fullmatch(r"put\+(\d+)ns", inject)
-        if work:  # an item costs 1,000 ns with the wrapper, plus the work
-            return _doc(10_000, ratio=0.5 / (1 + (int(work.group(1)) - 1) / 1000))
-        return _doc(10_000 if inject.startswith("get~") else 5_000)
+        if inject == power.NULL_WRAPPER or inject.startswith("get~"):
+            return _doc(10_000)
+        if inject == "put+251ns":  # the fake's 20 % drop shows in capacity only
+            return _doc(10_000, ratio=0.96)
+        return _doc(5_000)
 
 
 def test_pairs_kinds_and_invalid_runs_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(power, "_Recorder", FakeRecorder)
+    monkeypatch.setattr(power, "_size_capacity_drop",
+                        lambda recorder, say: ("put+251ns", "sized by the test"))
     FakeRecorder.calls = []
     doc = power.run_power(runs=2, thresholds=THRESHOLDS, alpha=0.01, min_repeats=3)
     body = doc["gate_power"]
@@ -63,10 +65,10 @@ def test_pairs_kinds_and_invalid_runs_are_counted(monkeypatch: pytest.MonkeyPatc
     caught = body["detections"]
     assert (caught["put+20us"]["runs"], caught["put+20us"]["breached"]) == (2, 2)
     assert caught["get~0.3ms"]["breached"] == 0  # the fake makes waits on get harmless
-    # sized by measuring: +250 ns is +25 % of the fake's 1,000 ns item (plus the wrapper's
-    # 1 ns); compared with a baseline that carries the null wrapper, a x0.8 capacity
+    # the 20 % kind is compared with a baseline run carrying the null wrapper
     assert {g["inject"] for g in caught["capacity-20%"]["gates"]} == {"put+251ns"}
-    assert caught["capacity-20%"]["breached"] == 0  # the fake's throughput does not move
+    assert FakeRecorder.calls.count(power.NULL_WRAPPER) == 2
+    assert caught["capacity-20%"]["breached"] == 0  # the thresholds here gate throughput
     # the fake's clean P99 is 3 ms, so the 2x P99 kind is a wait on get: harmless here too
     assert power_missed(doc) == ["get~0.3ms caught in 0 of 2", "p99x2 caught in 0 of 2",
                                  "capacity-20% caught in 0 of 2"]
