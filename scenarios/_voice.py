@@ -128,6 +128,8 @@ class Session:
     stats: dict[str, Any]
     feed_errors: list[str] = field(default_factory=list)
     fed: int = 0
+    fed_ns: list[int] = field(default_factory=list)
+    """When each input frame was handed to ``feed`` (its due time plus the mic's lateness)."""
 
     def events(self, ctx: ScenarioContext, name: str) -> list[dict[str, Any]]:
         return [p for n, p, _t in ctx.trace.events if n == name]
@@ -170,7 +172,7 @@ async def _feed(ctx: ScenarioContext, pipeline: Any, services: VoiceServices,
                     if not turn.onset_ns:
                         turn.onset_ns = due
                 break
-        await sleep_until(due)
+        session.fed_ns.append(await sleep_until(due))
         try:
             await pipeline.feed(pcm)
         except Exception as exc:  # a failed pipeline refuses input: the mic stops
@@ -351,8 +353,16 @@ def voice_to_voice(ctx: ScenarioContext, sess: Session) -> list[dict[str, float]
 
 def barge_ins(ctx: ScenarioContext, sess: Session) -> list[dict[str, float]]:
     """Per barge-in turn: ``response_ms`` from the VAD's decision frame to the first
-    silent tick, ``bot_audio_after_ms`` played meanwhile, and whether the bot was speaking."""
+    silent tick, ``bot_audio_after_ms`` played meanwhile, and whether the bot was speaking.
+
+    Where the time went: ``mic_late_ms`` (the decision frame handed to ``feed`` after its
+    due time: the harness's microphone woken late), ``cleared_ms`` (from that hand-over to
+    the playout buffer cleared, when the target reports ``stream.playback_interrupted``:
+    the pipeline's hop to its VAD, the VAD, and the interruption), and ``loop_lag_ms``
+    (the worst event-loop lag from the decision to the silent tick)."""
     starts = sess.events(ctx, "service.vad.start")
+    cleared_at = [int(t) for n, _p, t in ctx.trace.events if n == "stream.playback_interrupted"]
+    chunk_ns = float(ctx.params["chunk_ms"]) * 1e6
     reads = sess.reads
     out = []
     for turn in sess.turns:
@@ -370,14 +380,23 @@ def barge_ins(ctx: ScenarioContext, sess: Session) -> list[dict[str, float]]:
             continue
         silent_t = int(silent[0, 0])
         played = after[after[:, 0] < silent_t]
-        out.append({
+        row = {
             "decided_ns": float(decided),
             "silent_ns": float(silent_t),
             "response_ms": (silent_t - decided) / 1e6,
             "from_onset_ms": (silent_t - turn.onset_ns) / 1e6,
             "bot_audio_after_ms": float(played[:, 1].sum()) / sess.frame_bytes_per_ms,
             "bot_was_speaking": float(speaking),
-        })
+            "loop_lag_ms": _loop_lag(ctx, [(decided, silent_t)]),
+        }
+        frame = round((decided - sess.t0_ns) / chunk_ns) - 1
+        if 0 <= frame < len(sess.fed_ns):
+            fed = sess.fed_ns[frame]
+            row["mic_late_ms"] = (fed - decided) / 1e6
+            cleared = next((t for t in cleared_at if t >= fed), None)
+            if cleared is not None and cleared <= silent_t:
+                row["cleared_ms"] = (cleared - fed) / 1e6
+        out.append(row)
     return out
 
 

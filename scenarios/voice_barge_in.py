@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from scenarios._voice import (
+    QUIET_LAG_MS,
     barge_ins,
     judge_common,
     judge_stage_errors,
@@ -38,7 +39,9 @@ _FULL = voice_params(turns=40, utterance_ms=400.0, reply_tokens=12, barge_in_aft
 async def voice_barge_in(ctx: ScenarioContext) -> None:
     """Every turn after the first starts while the bot is still speaking: the speaker must
     go silent within a playout chunk of the VAD's decision (barge-in response P50/P95/P99),
-    with the interrupted reply's queued work flushed."""
+    with the interrupted reply's queued work flushed. Noted apart: the barge-ins on a
+    quiet loop (no stall over ``QUIET_LAG_MS`` from the decision to the silent tick) and
+    the pipeline's own share (decision frame fed -> playout buffer cleared)."""
     p = ctx.params
     expected_v2v = (p["vad_hangover_ms"] + p["stt_final_ms"] + p["llm_ttft_ms"]
                     + p["tts_ttfb_ms"])
@@ -56,6 +59,16 @@ async def voice_barge_in(ctx: ScenarioContext) -> None:
     ctx.note("response_ms", percentiles([r["response_ms"] for r in spoken_over]))
     ctx.note("from_onset_ms", percentiles([r["from_onset_ms"] for r in spoken_over]))
     ctx.note("bot_audio_after_ms", percentiles([r["bot_audio_after_ms"] for r in spoken_over]))
+    # where the time went: the machine (mic woken late, loop stalls) or the pipeline
+    quiet = [r for r in spoken_over if r["loop_lag_ms"] <= QUIET_LAG_MS]
+    ctx.note("response_ms_quiet", percentiles([r["response_ms"] for r in quiet]))
+    ctx.note("mic_late_ms", percentiles([r["mic_late_ms"] for r in spoken_over
+                                         if "mic_late_ms" in r]))
+    ctx.note("cleared_ms", percentiles([r["cleared_ms"] for r in spoken_over
+                                        if "cleared_ms" in r]))
+    ctx.note("cleared_ms_quiet", percentiles([r["cleared_ms"] for r in quiet
+                                              if "cleared_ms" in r]))
+    ctx.note("loop_lag_ms", percentiles([r["loop_lag_ms"] for r in spoken_over]))
     if not spoken_over:
         ctx.invalid("no barge-in happened while the bot was speaking (timing plan missed)")
         return

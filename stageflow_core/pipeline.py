@@ -553,15 +553,18 @@ class Pipeline:
     def interrupt(self, at: str | int = 0) -> InterruptReport:
         """Barge-in: discard everything pending from stage ``at`` onwards, at once.
 
-        Flushes the input edge of stage ``at`` and of every later stage and the output
-        queue (counted per edge as ``flushed``), clears the playout buffer, and cancels
-        the in-flight work of those stages; their tasks are restarted, so the pipeline
-        goes on with what arrives next. Earlier stages are untouched.
+        Clears the playout buffer first (what the listener hears), then flushes the
+        input edge of stage ``at`` and of every later stage and the output queue
+        (counted per edge as ``flushed``) and cancels the in-flight work of those
+        stages; their tasks are restarted, so the pipeline goes on with what arrives
+        next. Earlier stages are untouched.
 
         :raises KeyError: no such stage.
         """
         started = perf_counter_ns()
         index = self._index(at)
+        # the speaker first: the listener hears the playout buffer, nothing else
+        playout_bytes = self._clear_playout()
         self._interruptions += 1
         restart = self._state in ("running", "closing")
         flushed: dict[str, int] = {}
@@ -579,7 +582,6 @@ class Pipeline:
         count = _flush(self._queues[-1])
         self._output_flushed += count
         flushed["output"] = count
-        playout_bytes = self._clear_playout()
         if restart:
             loop = asyncio.get_running_loop()
             for runner in self._runners[index:]:
@@ -597,6 +599,20 @@ class Pipeline:
                 "flushed": dict(flushed), "cancelled": list(cancelled),
                 "playout_bytes": playout_bytes})
         return report
+
+    def is_busy(self, at: str | int = 0) -> bool:
+        """Whether stage ``at`` or a later one has an item in flight or queued in its
+        input edge, or the output queue holds one: what :meth:`interrupt` would discard.
+        Reads counters only (no snapshot), so it is cheap enough for every input chunk.
+
+        :raises KeyError: no such stage.
+        """
+        index = self._index(at)
+        queues = self._queues
+        for runner in self._runners[index:]:
+            if runner.in_flight or len(queues[runner.index]):
+                return True
+        return len(queues[-1]) > 0
 
     def _clear_playout(self) -> int:
         playout = self._playout

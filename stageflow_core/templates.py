@@ -171,12 +171,8 @@ class VoiceChat:
     def responding(self) -> bool:
         """Whether the bot is responding: LLM/TTS/speaker work queued or in flight, or
         playback pending."""
-        stats = self.pipeline.statistics()
-        for name in ("llm", "tts", "speaker"):
-            stage = stats.stage(name)
-            if stage.in_flight or stage.input.size:
-                return True
-        return self.duplex.outbound.current_bytes > 0
+        # counters only: this runs between the user speaking and the speaker going silent
+        return self.pipeline.is_busy("llm") or self.duplex.outbound.current_bytes > 0
 
     def interrupt(self) -> InterruptReport:
         """Stop the bot's reply now: flush the LLM, TTS and speaker edges, cancel their

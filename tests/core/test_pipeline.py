@@ -146,6 +146,61 @@ async def test_interrupt_flushes_downstream_edges_and_cancels_work_in_flight() -
     assert pipeline.state == "closed"
 
 
+async def test_interrupt_silences_the_speaker_before_anything_else() -> None:
+    pipeline: Pipeline
+
+    class Speaker:
+        edges_at_clear: dict[str, int] = {}
+
+        def clear(self) -> int:
+            self.edges_at_clear = {"slow": len(pipeline.edge("slow")),
+                                   "output": len(pipeline.output)}
+            return 640
+
+    async def stuck(x: int) -> int:
+        await asyncio.sleep(60)
+        return x
+
+    speaker = Speaker()
+    pipeline = Pipeline([Stage("slow", stuck, max_size=8)], playout=speaker)
+    pipeline.start()
+    for i in range(4):
+        await pipeline.put(i)
+    await asyncio.sleep(0)
+    report = pipeline.interrupt()
+    assert report.playout_bytes == 640
+    assert speaker.edges_at_clear == {"slow": 3, "output": 0}  # cleared while queued
+    assert report.flushed["slow"] == 3
+    await pipeline.close(drain=False, timeout=0.5)
+
+
+async def test_is_busy_says_whether_an_interrupt_from_a_stage_would_discard_work() -> None:
+    gate = asyncio.Event()
+
+    async def held(x: int) -> int:
+        await gate.wait()
+        return x
+
+    pipeline = Pipeline([Stage("first", double), Stage("second", held)], output_size=8)
+    assert not pipeline.is_busy() and not pipeline.is_busy("second")
+    pipeline.start()
+    await pipeline.put(1)
+    async with asyncio.timeout(5):
+        while not pipeline.statistics().stage("second").in_flight:
+            await asyncio.sleep(0)
+    assert pipeline.is_busy("second") and pipeline.is_busy(0)  # in flight
+    gate.set()
+    async with asyncio.timeout(5):
+        while not len(pipeline.output):
+            await asyncio.sleep(0)
+    assert pipeline.is_busy("second")  # the output holds what an interrupt would flush
+    assert await pipeline.get() == 2
+    assert not pipeline.is_busy()
+    with pytest.raises(KeyError):
+        pipeline.is_busy("third")
+    await pipeline.close()
+
+
 async def test_interrupt_leaves_earlier_stages_alone() -> None:
     gate = asyncio.Event()
 

@@ -52,6 +52,21 @@ def test_voice_latency_against_ours_reports_voice_to_voice_and_its_breakdown() -
     assert {"hops_ms", "playout_wait_ms", "stt_ms", "llm_ttft_ms", "tts_ttfb_ms"} <= set(notes)
 
 
+def test_barge_in_response_is_split_into_the_machine_and_the_pipeline() -> None:
+    target = load_target("stageflow_core")
+    entry = run_scenario(get_scenario("voice_barge_in"), target, quick=True, seed=1)
+    notes = entry["metrics"]["notes"]
+    spoken_over = notes["barge_ins_over_speech"]
+    assert spoken_over > 0
+    # ours reports the playout cleared (stream.playback_interrupted): every barge-in has
+    # its pipeline share, and the speaker is never silent before the pipeline cleared it
+    assert notes["cleared_ms"]["count"] == notes["mic_late_ms"]["count"] == spoken_over
+    assert notes["cleared_ms"]["max"] <= notes["response_ms"]["max"]
+    assert notes["loop_lag_ms"]["count"] == spoken_over
+    quiet = notes["response_ms_quiet"]
+    assert quiet is None or quiet["count"] <= spoken_over
+
+
 def test_an_injected_crash_is_reported_with_the_stage_and_the_session_ends() -> None:
     target = load_target("stageflow_core")
     entry = run_scenario(get_scenario("voice_stage_crash"), target, quick=True, seed=1)
