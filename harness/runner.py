@@ -93,6 +93,7 @@ from harness.invariants import (
 from harness.jsonio import read_json, write_json_atomic
 from harness.pauses import PauseRecorder, overlap_ns, pauses_report
 from harness.results import SCHEMA_VERSION, environment, new_run_id
+from harness.soak import SoakMonitor, apply_verdict
 from harness.targets import (
     CapabilityMissing,
     Target,
@@ -295,6 +296,7 @@ class RunContext:
         self.queues: dict[str, Any] = {}
         self.buffers: dict[str, Any] = {}
         self.main_task: asyncio.Task[Any] | None = None
+        self.memory_monitor: SoakMonitor | None = None
 
     # identity and randomness
     def seed_for(self, label: str) -> int:
@@ -385,6 +387,14 @@ class RunContext:
         if max_growth_bytes < 0:
             raise ValueError(f"max_growth_bytes must be >= 0, got {max_growth_bytes}")
         self.expectations.memory_growth_limit = int(max_growth_bytes)
+
+    def expect_flat_memory(self, duration_s: float) -> None:
+        if self.memory_monitor is not None:
+            raise RuntimeError("expect_flat_memory() called twice in one scenario")
+        if not duration_s > 0:
+            raise ValueError(f"duration_s must be > 0, got {duration_s}")
+        self.memory_monitor = SoakMonitor(float(duration_s))
+        self.memory_monitor.start()
 
     # harness side
     def sample_once(self, process: psutil.Process | None, now: int) -> None:
@@ -612,11 +622,18 @@ def run_scenario(
         ctx.expectations.deadline_s = deadline_s
         if on_context is not None:
             on_context(ctx)
-        supervised = _run_on_fresh_loop(ctx, cut_ns, grace_s)
+        try:
+            supervised = _run_on_fresh_loop(ctx, cut_ns, grace_s)
+        finally:
+            if ctx.memory_monitor is not None:
+                ctx.memory_monitor.stop()
     duration_ms = (time.perf_counter_ns() - started) / 1e6
     ctx.expectations.pauses = gc_pauses.intervals()
     entry["gc"] = pauses_report(gc_pauses.pauses, started)
-    return _finish(entry, ctx, supervised, duration_ms, reproduction)
+    entry = _finish(entry, ctx, supervised, duration_ms, reproduction)
+    if ctx.memory_monitor is not None:
+        apply_verdict(entry, ctx.memory_monitor.report())
+    return entry
 
 
 def _entry_skeleton(spec: ScenarioSpec, params: Mapping[str, Any], seed: int,

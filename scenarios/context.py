@@ -209,3 +209,16 @@ class ScenarioContext(Protocol):
     def bound_memory(self, max_growth_bytes: int) -> None:
         """Check ``memory_bounded``: resident memory grows by at most ``max_growth_bytes``."""
         ...
+
+    def expect_flat_memory(self, duration_s: float) -> None:
+        """Check ``memory_trend``: over the next ``duration_s`` the target's own Python
+        heap (``tracemalloc``, the harness's records excluded) shows no growth trend — the
+        soak's leak verdict (``harness/soak.py``: flat, leak or inconclusive; a leak
+        fails). Call it once, where the steady state to judge begins; the entry gets the
+        ``soak`` object. Allocations are traced from then on, so latency figures are
+        those of a traced process.
+
+        :raises ValueError: ``duration_s`` not > 0.
+        :raises RuntimeError: called twice.
+        """
+        ...

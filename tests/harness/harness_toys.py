@@ -269,6 +269,19 @@ async def toy_memory(ctx: Any) -> None:
     ctx.note("held", len(hoard))
 
 
+@scenario(name="toy_heap_trend", category="reliability",
+          quick={"kib_per_s": 512, "duration_s": 1.5, "deadline_s": 10.0})
+async def toy_heap_trend(ctx: Any) -> None:
+    """Keeps ``kib_per_s`` KiB/s alive (a leak) under the flat-memory check."""
+    ctx.expect_flat_memory(ctx.params["duration_s"])
+    hoard: list[bytes] = []
+    step_s = 0.05
+    for _ in range(int(ctx.params["duration_s"] / step_s) + 2):
+        hoard.append(bytes(int(ctx.params["kib_per_s"] * 1024 * step_s)))
+        await asyncio.sleep(step_s)
+    ctx.note("held", sum(len(b) for b in hoard))
+
+
 @scenario(name="toy_latency", category="performance", hypotheses=("H7",),
           quick={"count": 20, "deadline_s": 2.0})
 async def toy_latency(ctx: Any) -> None:

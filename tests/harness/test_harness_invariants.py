@@ -92,6 +92,23 @@ def test_memory_growth_beyond_the_bound_breaks_memory_bounded() -> None:
     assert "limit 1.0 MiB" in inv["detail"]
 
 
+def test_a_heap_growing_under_expect_flat_memory_is_a_leak_that_fails_the_scenario() -> None:
+    entry = _run("toy_heap_trend", "good")
+    inv = _verdict(entry, "memory_trend")
+    assert not inv["passed"]
+    assert inv["detail"].startswith("leak:")
+    assert entry["status"] == "fail"
+    assert entry["soak"]["verdict"] == "leak"
+    assert "harness_toys.py:" in entry["soak"]["top_growth"][0]["site"]
+
+
+def test_a_heap_that_holds_still_is_never_called_a_leak() -> None:
+    entry = _run("toy_heap_trend", "good", kib_per_s=0)
+    inv = _verdict(entry, "memory_trend")
+    assert inv["passed"], inv["detail"]
+    assert entry["soak"]["verdict"] in ("flat", "inconclusive")
+
+
 def test_blocking_without_event_breaks_telemetry() -> None:
     entry = _run("toy_stream", "silent", consumer_delay_ms=30.0, max_size=2, count=10)
     inv = _verdict(entry, "telemetry")
