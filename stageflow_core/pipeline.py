@@ -27,30 +27,30 @@ Contracts:
   closed, so producers get ``QueueClosed`` and the output ends. ``on_error="skip"`` counts
   the error and goes on with the next item.
 
-Use it from one event loop, like the queues it is built on.
+Use it from one event loop, like the queues it is built on. The stage and its loop are
+in :mod:`stageflow_core.stage`, the snapshots and reports in
+:mod:`stageflow_core.pipeline_reports`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
 from time import perf_counter_ns
 from typing import Any
 
-from stageflow_core._checks import check_int, check_number
+from stageflow_core._checks import check_number
 from stageflow_core.events import EventEmitter, make_emitter
-from stageflow_core.queue import (
-    ChunkQueue,
-    OverflowPolicy,
-    QueueClosed,
-    QueueFull,
-    QueueStatistics,
-    _parse_policy,
+from stageflow_core.pipeline_reports import (
+    InterruptReport,
+    PipelineStatistics,
+    ShutdownReport,
+    StageStatistics,
 )
+from stageflow_core.queue import ChunkQueue, OverflowPolicy
+from stageflow_core.stage import Stage, StageError, StageFunction, StageRunner
 
-__all__ = [
+__all__ = [  # the pipeline, and (for imports from here) the names it hands out
     "InterruptReport",
     "Pipeline",
     "PipelineStatistics",
@@ -61,206 +61,7 @@ __all__ = [
     "StageStatistics",
 ]
 
-StageFunction = Callable[[Any], Awaitable[Any]] | Callable[[Any], AsyncIterator[Any]]
-"""``async def fn(item) -> output | None`` or ``async def fn(item): yield output``."""
-
-_ON_ERROR = ("stop", "skip")
 _MAX_ERRORS_KEPT = 100
-
-
-@dataclass(frozen=True, slots=True)
-class Stage:
-    """One stage: its name, its function and its input edge.
-
-    ``max_size`` and ``overflow`` configure the queue the stage reads from (for the first
-    stage, the pipeline's input). ``finish``, when given, is called once at end of stream
-    (``async def finish() -> output | None`` or an async generator), e.g. to emit the last
-    partial window. ``on_error``: ``"stop"`` fails the pipeline, ``"skip"`` counts the
-    error and takes the next item.
-
-    :raises TypeError: ``fn`` or ``finish`` is not an async function or async generator
-        function.
-    :raises ValueError: empty name, ``max_size`` < 1, unknown ``overflow`` or ``on_error``.
-    """
-
-    name: str
-    fn: StageFunction
-    max_size: int = 16
-    overflow: OverflowPolicy | str = OverflowPolicy.BLOCK
-    on_error: str = "stop"
-    finish: Callable[[], Any] | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise ValueError(f"Stage name must be a non-empty str, got {self.name!r}")
-        _kind(self.fn, f"Stage {self.name!r} fn")
-        if self.finish is not None:
-            _kind(self.finish, f"Stage {self.name!r} finish")
-        check_int("max_size", self.max_size, minimum=1)
-        _parse_policy(self.overflow)
-        if self.on_error not in _ON_ERROR:
-            raise ValueError(f"Stage {self.name!r} on_error must be one of {_ON_ERROR}, "
-                             f"got {self.on_error!r}")
-
-
-def _kind(fn: Any, what: str) -> str:
-    """``"gen"`` for an async generator function, ``"coro"`` for an async function."""
-    call = type(fn).__call__ if callable(fn) and not inspect.isroutine(fn) else None
-    for candidate in (fn, call):  # a function, or an object with an async __call__
-        if inspect.isasyncgenfunction(candidate):
-            return "gen"
-        if inspect.iscoroutinefunction(candidate):
-            return "coro"
-    raise TypeError(f"{what} must be an async function or an async generator function, "
-                    f"got {type(fn).__name__}")
-
-
-@dataclass(frozen=True, slots=True)
-class StageError:
-    """An exception raised by a stage's function."""
-
-    stage: str
-    """The stage's name."""
-    index: int
-    """Its position in the pipeline (0 = first)."""
-    error: BaseException
-    """The exception."""
-    at_ns: int
-    """``perf_counter_ns()`` when it was caught."""
-
-    def __str__(self) -> str:
-        return f"stage {self.stage!r} raised {type(self.error).__name__}: {self.error}"
-
-
-@dataclass(frozen=True, slots=True)
-class StageStatistics:
-    """A frozen snapshot of one stage and its input edge."""
-
-    name: str
-    """The stage's name."""
-    items_in: int
-    """Items taken from the input edge."""
-    items_out: int
-    """Outputs handed to the next edge (including those the edge then dropped)."""
-    errors: int
-    """Calls that raised."""
-    cancelled: int
-    """Items whose work was cancelled in flight by an interruption or a shutdown."""
-    busy_ms: float
-    """Time spent in the stage's function (including waits for room downstream)."""
-    max_item_ms: float
-    """Longest time one item spent in the stage's function."""
-    blocked_ms: float
-    """Time spent waiting for room in the next edge."""
-    refused: int
-    """Outputs refused by a ``reject`` edge or by a closed one."""
-    in_flight: bool
-    """Whether an item is being processed now."""
-    flushed: int
-    """Items flushed from the input edge by interruptions."""
-    discarded: int
-    """Items left in the input edge when a shutdown cancelled the stage."""
-    restarts: int
-    """Times the stage's task was restarted by an interruption."""
-    input: QueueStatistics
-    """The input edge (``peak_size`` is its high-water mark, ``dropped`` its drops)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PipelineStatistics:
-    """A frozen snapshot of a :class:`Pipeline`."""
-
-    stages: tuple[StageStatistics, ...]
-    """Per stage, in order."""
-    output: QueueStatistics
-    """The output queue."""
-    output_flushed: int
-    """Outputs flushed by interruptions."""
-    interruptions: int
-    """Calls to ``interrupt()``."""
-    state: str
-    """``new``, ``running``, ``closing``, ``closed`` or ``failed``."""
-    errors: tuple[StageError, ...]
-    """Errors raised by stages (the first 100)."""
-
-    def stage(self, name: str) -> StageStatistics:
-        """The statistics of the stage called ``name``.
-
-        :raises KeyError: no such stage.
-        """
-        for stats in self.stages:
-            if stats.name == name:
-                return stats
-        raise KeyError(f"no stage {name!r} (stages: {', '.join(s.name for s in self.stages)})")
-
-    @property
-    def dropped(self) -> int:
-        """Items dropped by overflow policies on every edge, the output included."""
-        return sum(s.input.dropped for s in self.stages) + self.output.dropped
-
-
-@dataclass(frozen=True, slots=True)
-class InterruptReport:
-    """What one :meth:`Pipeline.interrupt` discarded."""
-
-    from_stage: str
-    """The first stage interrupted."""
-    flushed: dict[str, int]
-    """Items flushed per edge (stage name, and ``output``)."""
-    cancelled: tuple[str, ...]
-    """Stages whose in-flight item was cancelled."""
-    playout_bytes: int
-    """Bytes cleared from the playout buffer (0 without one)."""
-    took_ns: int
-    """How long the call took."""
-
-    @property
-    def items_flushed(self) -> int:
-        """All items flushed, every edge."""
-        return sum(self.flushed.values())
-
-
-@dataclass(frozen=True, slots=True)
-class ShutdownReport:
-    """How a :meth:`Pipeline.close` ended."""
-
-    drained: bool
-    """Every stage finished its queued work before the deadline."""
-    cancelled: tuple[str, ...]
-    """Stages cancelled because they were not done by the deadline (or ``drain=False``)."""
-    abandoned: tuple[str, ...]
-    """Stages whose task ignored cancellation (left running, never awaited again)."""
-    discarded: dict[str, int]
-    """Items left in each cancelled stage's input edge, discarded."""
-    errors: tuple[StageError, ...]
-    """Errors raised by stages over the pipeline's life."""
-    took_ms: float
-    """How long ``close`` took."""
-
-
-class _Runner:
-    """The mutable state of one stage (one per stage; the public snapshot is
-    :class:`StageStatistics`)."""
-
-    __slots__ = ("blocked_ns", "busy_ns", "cancelled", "discarded", "epoch", "errors",
-                 "finish", "finish_kind", "flushed", "fn", "in_flight", "index", "items_in",
-                 "items_out", "kind", "max_item_ns", "name", "on_error", "refused",
-                 "restarts", "task")
-
-    def __init__(self, stage: Stage, index: int) -> None:
-        self.name = stage.name
-        self.index = index
-        self.fn = stage.fn
-        self.kind = _kind(stage.fn, stage.name)
-        self.finish = stage.finish
-        self.finish_kind = _kind(stage.finish, stage.name) if stage.finish else ""
-        self.on_error = stage.on_error
-        self.task: asyncio.Task[None] | None = None
-        self.epoch = 0
-        self.items_in = self.items_out = self.errors = self.cancelled = 0
-        self.refused = self.flushed = self.discarded = self.restarts = 0
-        self.busy_ns = self.max_item_ns = self.blocked_ns = 0
-        self.in_flight = False
 
 
 _STATES = ("new", "running", "closing", "closed", "failed")
@@ -324,7 +125,6 @@ class Pipeline:
             raise TypeError(f"playout must have interrupt() or clear(), got "
                             f"{type(playout).__name__}")
         self._emit = make_emitter(event_emitter, "Pipeline")
-        self._runners = [_Runner(stage, i) for i, stage in enumerate(stages)]
         queues: list[ChunkQueue[Any]] = []
         for i, stage in enumerate(stages):
             if i == 0 and source is not None:
@@ -336,6 +136,10 @@ class Pipeline:
         queues.append(ChunkQueue(output_size, overflow=output_overflow,
                                  event_emitter=self._edge_emitter(event_emitter, "output")))
         self._queues = queues
+        self._runners = [
+            StageRunner(stage, i, queues[i], queues[i + 1], on_failure=self._stage_failed,
+                        failed=self._failed)
+            for i, stage in enumerate(stages)]
         self._playout = playout
         self._state = "new"
         self._errors: list[StageError] = []
@@ -411,8 +215,7 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         self._state = "running"
         for runner in self._runners:
-            runner.task = loop.create_task(self._run(runner, runner.epoch),
-                                           name=f"stage:{runner.name}")
+            runner.start(loop)
 
     async def __aenter__(self) -> Pipeline:
         self.start()
@@ -443,91 +246,12 @@ class Pipeline:
         """Iterate over the outputs until the pipeline has ended."""
         return self._queues[-1].__aiter__()
 
-    # -- the stage loop ---------------------------------------------------------------
+    # -- failure ---------------------------------------------------------------------
 
-    async def _run(self, runner: _Runner, epoch: int) -> None:
-        inbox = self._queues[runner.index]
-        outbox = self._queues[runner.index + 1]
-        clock = perf_counter_ns
-        fn = runner.fn
-        generator = runner.kind == "gen"
-        while True:
-            item = await inbox.get()
-            if item is None:
-                break
-            runner.items_in += 1
-            runner.in_flight = True
-            started = clock()
-            try:
-                if generator:
-                    async for out in fn(item):
-                        if out is not None and not await self._forward(runner, epoch,
-                                                                       outbox, out):
-                            return
-                else:
-                    out = await fn(item)
-                    if out is not None and not await self._forward(runner, epoch, outbox, out):
-                        return
-            except asyncio.CancelledError:
-                runner.cancelled += 1
-                raise
-            except Exception as exc:
-                runner.errors += 1
-                if not self._stage_failed(runner, exc):
-                    return
-            finally:
-                took = clock() - started
-                runner.busy_ns += took
-                if took > runner.max_item_ns:
-                    runner.max_item_ns = took
-                if runner.epoch == epoch:  # a restarted generation owns the flag now
-                    runner.in_flight = False
-        if runner.epoch == epoch and self._state != "failed":
-            if runner.finish is not None:
-                await self._finish(runner, epoch, outbox)
-            outbox.close_nowait()  # end of stream travels to the next stage
+    def _failed(self) -> bool:
+        return self._state == "failed"
 
-    async def _finish(self, runner: _Runner, epoch: int, outbox: ChunkQueue[Any]) -> None:
-        assert runner.finish is not None
-        try:
-            if runner.finish_kind == "gen":
-                async for out in runner.finish():
-                    if out is not None and not await self._forward(runner, epoch, outbox, out):
-                        return
-            else:
-                out = await runner.finish()
-                if out is not None:
-                    await self._forward(runner, epoch, outbox, out)
-        except Exception as exc:
-            runner.errors += 1
-            self._stage_failed(runner, exc)
-
-    async def _forward(self, runner: _Runner, epoch: int, outbox: ChunkQueue[Any],
-                       out: Any) -> bool:
-        """Hand ``out`` to the next edge; False when the stage must stop (edge closed)."""
-        if runner.epoch != epoch:  # work of an interrupted generation: never forwarded
-            return True
-        runner.items_out += 1
-        try:
-            outbox.put_nowait(out)
-        except QueueFull:
-            if outbox.overflow is not OverflowPolicy.BLOCK:
-                runner.refused += 1  # reject policy: counted by the edge as rejected
-                return True
-            started = perf_counter_ns()
-            try:
-                await outbox.put(out)
-            except QueueClosed:
-                runner.refused += 1
-                return False
-            finally:
-                runner.blocked_ns += perf_counter_ns() - started
-        except QueueClosed:
-            runner.refused += 1
-            return False
-        return True
-
-    def _stage_failed(self, runner: _Runner, exc: Exception) -> bool:
+    def _stage_failed(self, runner: StageRunner, exc: Exception) -> bool:
         """Record ``exc``; True when the stage goes on (``skip``)."""
         self._error_count += 1
         error = StageError(runner.name, runner.index, exc, perf_counter_ns())
@@ -589,8 +313,7 @@ class Pipeline:
                         self._queues[runner.index + 1].is_closed:
                     continue  # this stage had already ended its stream
                 runner.restarts += 1
-                runner.task = loop.create_task(self._run(runner, runner.epoch),
-                                               name=f"stage:{runner.name}")
+                runner.start(loop)
         report = InterruptReport(self._runners[index].name, flushed, tuple(cancelled),
                                  playout_bytes, perf_counter_ns() - started)
         if self._emit is not None:
