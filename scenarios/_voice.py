@@ -121,7 +121,8 @@ class Session:
     t0_ns: int
     turns: list[Turn]
     reads: np.ndarray
-    """``(t_ns, nbytes)`` per playout tick."""
+    """``(t_ns, nbytes, due_ns)`` per playout tick: when it read, how much, and when it
+    was due (the speaker's clock woken late reads after its due time)."""
     frame_bytes_per_ms: float
     close_report: dict[str, Any] | None
     close_ms: float
@@ -182,7 +183,8 @@ async def _feed(ctx: ScenarioContext, pipeline: Any, services: VoiceServices,
 
 
 async def _play(pipeline: Any, *, t0_ns: int, playout_ms: float, stop: asyncio.Event,
-                reads: list[tuple[int, int]], phase_ms: float, drift_ppm: float) -> None:
+                reads: list[tuple[int, int, int]], phase_ms: float, drift_ppm: float
+                ) -> None:
     # The speaker's clock is not the microphone's: it starts at a seeded phase and runs
     # drift_ppm fast, so over a session its ticks take every phase against the input.
     tick_ns = playout_ms * 1e6 / (1.0 + drift_ppm * 1e-6)
@@ -190,9 +192,10 @@ async def _play(pipeline: Any, *, t0_ns: int, playout_ms: float, stop: asyncio.E
     k = 0
     while not stop.is_set():
         k += 1
-        now = await sleep_until(round(start_ns + k * tick_ns))
+        due = round(start_ns + k * tick_ns)
+        now = await sleep_until(due)
         data = pipeline.read_output(playout_ms)
-        reads.append((now, len(data)))
+        reads.append((now, len(data), due))
 
 
 async def session(ctx: ScenarioContext, services: VoiceServices, plan: list[Turn], *,
@@ -211,10 +214,10 @@ async def session(ctx: ScenarioContext, services: VoiceServices, plan: list[Turn
     end_ms = max(t.start_ms + t.speech_ms for t in plan) + tail_ms
     total = int(end_ms / p["chunk_ms"])
     rate = int(p["sample_rate"])
-    sess = Session(t0_ns=t0, turns=plan, reads=np.empty((0, 2), dtype=np.int64),
+    sess = Session(t0_ns=t0, turns=plan, reads=np.empty((0, 3), dtype=np.int64),
                    frame_bytes_per_ms=rate * 2 / 1000.0, close_report=None, close_ms=0.0,
                    stats={})
-    reads: list[tuple[int, int]] = []
+    reads: list[tuple[int, int, int]] = []
     stop = asyncio.Event()
     phase_ms = float(np.random.default_rng(ctx.seed_for("speaker")).uniform(
         0.0, p["playout_ms"]))
@@ -233,7 +236,7 @@ async def session(ctx: ScenarioContext, services: VoiceServices, plan: list[Turn
     stop.set()
     await player
     sess.stats = dict(pipeline.statistics() or {})
-    sess.reads = np.array(reads, dtype=np.int64).reshape(-1, 2)
+    sess.reads = np.array(reads, dtype=np.int64).reshape(-1, 3)
     return sess
 
 
@@ -358,8 +361,9 @@ def barge_ins(ctx: ScenarioContext, sess: Session) -> list[dict[str, float]]:
     Where the time went: ``mic_late_ms`` (the decision frame handed to ``feed`` after its
     due time: the harness's microphone woken late), ``cleared_ms`` (from that hand-over to
     the playout buffer cleared, when the target reports ``stream.playback_interrupted``:
-    the pipeline's hop to its VAD, the VAD, and the interruption), and ``loop_lag_ms``
-    (the worst event-loop lag from the decision to the silent tick)."""
+    the pipeline's hop to its VAD, the VAD, and the interruption), ``speaker_late_ms``
+    (the silent tick read after its due time: the harness's playout clock woken late)
+    and ``loop_lag_ms`` (the worst event-loop lag from the decision to the silent tick)."""
     starts = sess.events(ctx, "service.vad.start")
     cleared_at = [int(t) for n, _p, t in ctx.trace.events if n == "stream.playback_interrupted"]
     chunk_ns = float(ctx.params["chunk_ms"]) * 1e6
@@ -388,6 +392,7 @@ def barge_ins(ctx: ScenarioContext, sess: Session) -> list[dict[str, float]]:
             "bot_audio_after_ms": float(played[:, 1].sum()) / sess.frame_bytes_per_ms,
             "bot_was_speaking": float(speaking),
             "loop_lag_ms": _loop_lag(ctx, [(decided, silent_t)]),
+            "speaker_late_ms": (silent_t - int(silent[0, 2])) / 1e6,
         }
         frame = round((decided - sess.t0_ns) / chunk_ns) - 1
         if 0 <= frame < len(sess.fed_ns):
@@ -411,7 +416,7 @@ def glitches(sess: Session, rows: list[dict[str, float]], *, reply_ms: float,
         after = reads[reads[:, 0] >= heard]
         played = 0.0
         missing = 0.0
-        for _t, nbytes in after:
+        for nbytes in after[:, 1]:
             if played >= reply_ms:
                 break
             got_ms = nbytes / sess.frame_bytes_per_ms
