@@ -393,6 +393,8 @@ class RunContext:
             raise RuntimeError("expect_flat_memory() called twice in one scenario")
         if not duration_s > 0:
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
+        if SoakMonitor.watching:  # a soak (run --duration) judges memory_trend already
+            return
         self.memory_monitor = SoakMonitor(float(duration_s))
         self.memory_monitor.start()
 

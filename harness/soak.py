@@ -44,7 +44,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import psutil
@@ -246,6 +246,8 @@ class SoakMonitor:
     _stop: threading.Event = field(default_factory=threading.Event)
     _started_ns: int = 0
     _owns_tracemalloc: bool = False
+    watching: ClassVar[int] = 0
+    """Monitors started and not yet stopped in this process."""
 
     def __post_init__(self) -> None:
         if self.interval_s is None:
@@ -263,11 +265,14 @@ class SoakMonitor:
             tracemalloc.start(1)
             self._owns_tracemalloc = True
         self._started_ns = time.perf_counter_ns()
+        SoakMonitor.watching += 1
         self._sample()
         self._thread = threading.Thread(target=self._loop, name="soak-monitor", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
+        if self._started_ns and not self._stop.is_set():
+            SoakMonitor.watching -= 1
         self._stop.set()
         if self._thread is not None:
             self._thread.join()

@@ -216,7 +216,8 @@ class ScenarioContext(Protocol):
         soak's leak verdict (``harness/soak.py``: flat, leak or inconclusive; a leak
         fails). Call it once, where the steady state to judge begins; the entry gets the
         ``soak`` object. Allocations are traced from then on, so latency figures are
-        those of a traced process.
+        those of a traced process. Under ``run --duration`` the soak's own monitor judges
+        the whole attempt instead.
 
         :raises ValueError: ``duration_s`` not > 0.
         :raises RuntimeError: called twice.

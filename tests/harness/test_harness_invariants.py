@@ -109,6 +109,20 @@ def test_a_heap_that_holds_still_is_never_called_a_leak() -> None:
     assert entry["soak"]["verdict"] in ("flat", "inconclusive")
 
 
+def test_under_a_soak_the_scenarios_own_memory_check_leaves_it_to_the_soak() -> None:
+    from harness.soak import SoakMonitor
+
+    soak = SoakMonitor(60.0)  # what run --duration starts around every attempt
+    soak.start()
+    try:
+        entry = _run("toy_heap_trend", "good", kib_per_s=0, duration_s=0.3)
+    finally:
+        soak.stop()
+    assert SoakMonitor.watching == 0
+    assert "soak" not in entry
+    assert "memory_trend" not in {inv["name"] for inv in entry["invariants"]}
+
+
 def test_blocking_without_event_breaks_telemetry() -> None:
     entry = _run("toy_stream", "silent", consumer_delay_ms=30.0, max_size=2, count=10)
     inv = _verdict(entry, "telemetry")
