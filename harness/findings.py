@@ -36,7 +36,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from harness import defects as vocabulary
-from harness.contract import CLAUSES, Semantics
+from harness.contract import CLAUSES, Level, Semantics
 from harness.defects import DefectKey, Judgement
 from harness.errors import HarnessError
 from harness.ledgers import (
@@ -619,7 +619,7 @@ def _invariant_finding(
         ),
         evidence=_evidence(
             run, scenario, invariant=name, detail=detail, defect_class=defect_class,
-            reproduction=reproduction, stack=stack_text,
+            reproduction=reproduction, stack=stack_text, level=invariant.get("level"),
         ),
         check=f"{scenario['name']}/{name}",
     )
@@ -871,6 +871,15 @@ def judge_findings(
     withdrawn: list[tuple[Finding, Judgement]] = []
     for finding in findings:
         key = finding.defect_key
+        if finding.kind == "bug" and key is None and \
+                finding.evidence.get("level") == str(Level.RECOMMENDED):
+            # a check that names no clause and judges only our goal (a latency limit on
+            # this machine, say): the scenario's result says it; the ledger files no bug
+            withdrawn.append((finding, Judgement(
+                "withdrawn", Level.RECOMMENDED, None,
+                f"check {finding.check} judges our recommendation, not a clause the target "
+                "breaks")))
+            continue
         if finding.kind != "bug" or key is None:
             kept.append(finding)
             continue

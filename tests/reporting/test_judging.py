@@ -12,9 +12,11 @@ import pytest
 from harness import defects
 from harness.contract import Declaration, Level, Semantics
 from harness.defects import DefectKey, judge, root_cause
-from harness.findings import Finding, merge_findings
+from harness.findings import Finding, merge_findings, record_run
 from harness.ledgers import load_ledgers
 from harness.reproduce import scenario_script
+
+from .conftest import build_results, build_scenario
 
 TARGET = {"name": "lib", "version": "1.0"}
 CLOSED_FALSE = Semantics([Declaration("queue.closed_put", "return_false", "lib docs, put")])
@@ -157,3 +159,15 @@ def test_a_scenario_found_defect_gets_a_verified_short_script() -> None:
     # a key without a script keeps the finding's replay command
     assert scenario_script(DefectKey("ChunkQueue", "get", "fifo"), module="m", title="t",
                            command="c", target="t") is None
+
+
+def test_a_check_of_our_goal_that_names_no_clause_files_no_bug(tmp_path: Path) -> None:
+    latency = {"name": "latency_bounded", "passed": False, "level": "recommended",
+               "detail": "P99 109.979 ms > 50 ms over 254878 chunks"}
+    run = build_results([build_scenario("high_load", status="fail", invariants=[latency])],
+                        target=("lib", "1.0"))
+    summary = record_run(run, ledger_dir=tmp_path)
+    assert summary.added == [] and entries(tmp_path) == []
+    # the same check at the universal level (a user's scenario saying so) is a bug
+    run["scenarios"][0]["invariants"][0]["level"] = "universal"
+    assert record_run(run, ledger_dir=tmp_path).added == ["BUG-001"]
