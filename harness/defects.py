@@ -535,10 +535,6 @@ def root_cause(key: DefectKey) -> RootCause | None:
 _OBSERVED_RE = re.compile(r"observed (?P<got>.+?); allowed \[(?P<allowed>.*)\]$")
 
 
-def _numbers(text: str) -> list[str]:
-    return re.findall(r"-?\d+(?:\.\d+)?", text)
-
-
 def headline(key: DefectKey, detail: str = "") -> str:
     """The title of a finding: what goes wrong for a user, with what was observed.
 
@@ -563,10 +559,11 @@ def headline(key: DefectKey, detail: str = "") -> str:
         return ("the overflow trim and read() cut audio mid-frame: durations are turned into "
                 "bytes without rounding to whole frames")
     if cause is not None and cause.name == "close wakes one waiter":
-        numbers = _numbers(detail)
-        if "consumer" in detail and len(numbers) >= 2 and not match:
-            return (f"close() wakes {int(numbers[1]) - int(numbers[0])} of {numbers[1]} waiting "
-                    f"consumers; the other {numbers[0]} hang")
+        still = re.search(r"(\d+) of (\d+) (consumers|producers) still", detail)
+        if still:
+            stuck, waiting, role = int(still[1]), int(still[2]), still[3]
+            return (f"close() wakes {waiting - stuck} of {waiting} waiting {role}; the other "
+                    f"{stuck} hang")
         return ("close() does not wake every task waiting on the queue: a waiting get() or "
                 "put() stays blocked forever")
     if cause is not None and cause.name == "bytes per sample":

@@ -1035,7 +1035,9 @@ def _offer_reproduction(entry: dict[str, Any], finding: Finding, old: dict[str, 
         rank = reproduction_rank(current, old)
     offered = reproduction_rank(finding.reproduction, finding.evidence)
     evidence = entry["evidence"]
-    if owned and offered > rank:
+    shorter = offered == rank == 3 and \
+        finding.reproduction.count("\n") < current.count("\n")  # verified both: the shorter
+    if owned and (offered > rank or shorter):
         entry["reproduction"] = finding.reproduction
         evidence["reproduction_from"] = {"check": finding.check, "rank": offered,
                                          "sha256": _digest(finding.reproduction)}

@@ -171,3 +171,14 @@ def test_a_check_of_our_goal_that_names_no_clause_files_no_bug(tmp_path: Path) -
     # the same check at the universal level (a user's scenario saying so) is a bug
     run["scenarios"][0]["invariants"][0]["level"] = "universal"
     assert record_run(run, ledger_dir=tmp_path).added == ["BUG-001"]
+
+
+def test_a_shorter_verified_script_replaces_a_longer_one(tmp_path: Path) -> None:
+    long = fuzz_finding("ChunkQueue", "close", "level")
+    long.reproduction = "import asyncio\n" + "# step\n" * 300 + "assert False\n"
+    merge(tmp_path, long)
+    short = fuzz_finding("ChunkQueue", "close", "level", actual="expected 0, observed 1")
+    merge(tmp_path, short, run_id="f-2")
+    (entry,) = entries(tmp_path)
+    assert entry["reproduction"] == "assert False\n"
+    assert entry["actual"] == "expected 0, observed 1"  # the words follow the script
