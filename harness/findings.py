@@ -823,11 +823,8 @@ def _as_improvement(finding: Finding, judgement: Judgement) -> Finding:
             expected=f"the target offers {capability!r}")
     group = _clause_group(clause)
     advice = _ADVICE.get(group) or f"consider: {meaning}"
-    where_text = "" if group != clause else f"{finding.component}: "
     return dataclasses.replace(
-        finding, kind="improvement", severity="P3",
-        title=f"{where_text}{advice[0].upper()}{advice[1:]}" if not where_text
-        else f"{where_text}{advice}",
+        finding, kind="improvement", severity="P3", title=f"{advice[0].upper()}{advice[1:]}",
         description=(
             f"{finding.target['name']} {finding.target.get('version', '')} does not declare "
             f"{clause} ({meaning}), so this is our recommendation, not a defect. Seen at "

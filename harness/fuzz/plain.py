@@ -231,8 +231,8 @@ class _Renderer:
             return [["s = buf.stats"],
                     ["accounted = s['total_read'] + s['total_dropped'] + s['bytes_buffered'] "
                      "+ s.get('total_cleared', 0)"],
-                    [f"assert accounted == s['total_received'], f'{what}: stats received "
-                     "{s[\"total_received\"]} bytes but account for {accounted}'"]]
+                    [f"assert accounted == s['total_received'], f\"{what}: stats received "
+                     "{s['total_received']} bytes but account for {accounted}\""]]
         if expr == "throttle_state(q, events)" and len(allowed) == 1:
             want = dict(part.split(":") for part in allowed[0].split())
             have = dict(part.split(":") for part in seen.split())
@@ -361,7 +361,9 @@ def _render(title: str, preamble: list[str], lines: list[str], module: str,
         "",
         f"sf = importlib.import_module(sys.argv[1] if len(sys.argv) > 1 else {module!r})",
     ]
-    return PlainScript(header, steps, final, uses_events, emitter)
+    script = PlainScript(header, steps, final, uses_events, emitter)
+    compile(script.code(), "repro.py", "exec")  # a SyntaxError: keep the full script
+    return script
 
 
 def _collapse(steps: list[list[str]], final: list[list[str]]) -> list[list[str]]:
