@@ -165,11 +165,20 @@ def test_an_overflow_that_trims_more_than_it_must_is_found(peer_session: Callabl
         peer_session("buffer"))
 
 
-@pytest.mark.needs_peer
-def test_is_ready_and_is_full_disagreeing_with_the_audio_held_are_found(
-    peer_session: Callable,
-) -> None:
-    found = _keys(peer_session("buffer"))
+class _LateReadiness(stageflow_core.StreamingBuffer):
+    """is_ready()/is_full() turn true one byte late (strictly above the level)."""
+
+    __slots__ = ()
+
+    def is_ready(self) -> bool:
+        return len(self) > self._target_bytes
+
+    def is_full(self) -> bool:
+        return len(self) > self._max_bytes
+
+
+def test_is_ready_and_is_full_disagreeing_with_the_audio_held_are_found() -> None:
+    found = _fuzz("buffer", _broken("late_readiness", StreamingBuffer=_LateReadiness), 120)
     assert {("StreamingBuffer", "readiness", "is_ready"),
             ("StreamingBuffer", "readiness", "is_full")} <= found
 
