@@ -1094,7 +1094,8 @@ def _fold(first: Finding, other: Finding) -> Finding:
     """Two findings of one defect in one batch: one, with the checks of both and the better
     reproduction."""
     records = _merge_records(first.evidence["found_by"], other.evidence["found_by"])
-    best = max((first, other), key=lambda f: reproduction_rank(f.reproduction, f.evidence))
+    best = max((first, other), key=lambda f: (reproduction_rank(f.reproduction, f.evidence),
+                                              -f.reproduction.count("\n")))
     evidence = {**best.evidence, "found_by": records}
     for name in ("symptoms", "member_fingerprints"):
         merged = [*(first.evidence.get(name) or []), *(other.evidence.get(name) or [])]
