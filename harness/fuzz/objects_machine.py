@@ -27,7 +27,7 @@ import weakref
 from typing import Any, ClassVar
 
 from hypothesis import strategies as st
-from hypothesis.stateful import rule
+from hypothesis.stateful import precondition, rule
 
 from harness.fuzz import arguments, runtime
 from harness.fuzz.arguments import CallableSpec
@@ -61,6 +61,12 @@ def pcm_width(fmt: str) -> int | None:
     if match is None or int(match.group(1)) % 8:
         return None
     return int(match.group(1)) // 8
+
+
+def _has(target: Any, part: str) -> bool:
+    """Whether ``target`` has ``part`` (a target without ``has`` has the three classic ones)."""
+    has = getattr(target, "has", None)
+    return has(part) if callable(has) else part in ("queue", "buffer", "chunk")
 
 
 class ObjectsMachine(FuzzMachine):
@@ -102,18 +108,24 @@ class ObjectsMachine(FuzzMachine):
             return p(name, arguments.kind_of(name), required)
 
         data = p("data", None, True, filler=(bytes(4), "bytes(4)"))
-        return [
-            CallableSpec("ChunkQueue", "ChunkQueue()", "config_refused", "sf.ChunkQueue",
-                         (param("max_size"),), lambda: target.make_queue),
-            CallableSpec("StreamingBuffer", "StreamingBuffer()", "config_refused",
-                         "sf.StreamingBuffer",
-                         tuple(param(n) for n in ("target_duration_ms", "max_duration_ms",
-                                                  "sample_rate", "channels")),
-                         lambda: target.make_buffer),
-            CallableSpec("AudioChunk", "AudioChunk()", "config_refused", "sf.AudioChunk",
-                         (data, param("sample_rate"), param("channels")),
-                         lambda: target.make_chunk),
-        ]
+        specs = {
+            "queue": CallableSpec("ChunkQueue", "ChunkQueue()", "config_refused",
+                                  "sf.ChunkQueue", (param("max_size"),),
+                                  lambda: target.make_queue),
+            "buffer": CallableSpec("StreamingBuffer", "StreamingBuffer()", "config_refused",
+                                   "sf.StreamingBuffer",
+                                   tuple(param(n) for n in ("target_duration_ms",
+                                                            "max_duration_ms", "sample_rate",
+                                                            "channels")),
+                                   lambda: target.make_buffer),
+            "chunk": CallableSpec("AudioChunk", "AudioChunk()", "config_refused",
+                                  "sf.AudioChunk",
+                                  (data, param("sample_rate"), param("channels")),
+                                  lambda: target.make_chunk),
+        }
+        # only the parts the target has: a queue-only library has no buffer to configure,
+        # and the harness's chunk record is not the target's to judge
+        return [spec for part, spec in specs.items() if _has(target, part)]
 
     def formats(self) -> list[str]:
         """The target's audio format values (every member of its ``AudioFormat``)."""
@@ -137,6 +149,7 @@ class ObjectsMachine(FuzzMachine):
                              f"construct(lambda: {spec.code}({args}))", got,
                              {"made"} if valid else {"raised:refused"}, EXPECTED[spec.prop])
 
+    @precondition(lambda self: _has(self.target, "chunk"))
     @rule(data=st.data(), rate=RATES, channels=CHANNELS)
     @guarded
     def audio_chunk(self, data: st.DataObject, rate: int, channels: int) -> None:

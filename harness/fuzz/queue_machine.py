@@ -123,6 +123,12 @@ def _mark(monitor: Any, name: str, default: float) -> float:
     return default
 
 
+def _can(target: Any, capability: str) -> bool:
+    """Whether the target's queue has ``capability`` (``close``, ``iterate``, ``get_nowait``;
+    harness.targets.Capabilities); a target whose capabilities do not say has it."""
+    return bool(getattr(target.capabilities, capability, True))
+
+
 def _parse(label: str) -> dict[str, str]:
     """``"a:1 b:2"`` -> ``{"a": "1", "b": "2"}``."""
     return dict(part.split(":", 1) for part in label.split())
@@ -156,8 +162,13 @@ class QueueMachine(FuzzMachine):
         semantics = getattr(self.target, "semantics", None)
         self.none_is_end = semantics is not None and \
             semantics.value("queue.none_item") == "end_marker"
-        self.queue = self.target.make_queue(max_size, overflow=self.policy,
-                                            event_emitter=self.emitter(mode))
+        emitter = self.emitter(mode)
+
+        async def make() -> Any:  # on the machine's loop: some libraries bind it when made
+            return self.target.make_queue(max_size, overflow=self.policy,
+                                          event_emitter=emitter)
+
+        self.queue = self.run(make())
         monitor = getattr(self.queue, "monitor", None)
         self.has_monitor = monitor is not None
         self.high = _mark(monitor, "high_water_mark", DEFAULT_MARKS[0])
@@ -571,6 +582,7 @@ class QueueMachine(FuzzMachine):
                       lambda got: self.apply_put(item, got), extra_s=timeout)
         self.finish(op)
 
+    @precondition(lambda self: _can(self.target, "get_nowait"))
     @rule()
     @guarded
     def get_nowait(self) -> None:
@@ -600,11 +612,13 @@ class QueueMachine(FuzzMachine):
     def get(self) -> None:
         self._get("get", "get")
 
+    @precondition(lambda self: _can(self.target, "iterate"))
     @rule()
     @guarded
     def anext(self) -> None:
         self._get("anext", "__anext__")
 
+    @precondition(lambda self: _can(self.target, "close"))
     @rule()
     @guarded
     def close(self) -> None:

@@ -87,8 +87,6 @@ class AiochannelTarget(Adapter):
                     where=f"{_WHERE}, Channel.put docstring",
                     quote="If the channel is full, wait until a free slot is available "
                           "before adding item."),
-        Declaration("queue.validates_config", True, where=f"{_WHERE}, Channel.__init__",
-                    quote='raise TypeError("maxsize must be an integer >= 0 (default is 0)")'),
         Declaration("queue.drop_events", False, where=f"{_WHERE}, Channel.__init__",
                     quote="self, maxsize: int = 0, *, loop: Optional[AbstractEventLoop] = "
                           "None (no event hook)"),

@@ -110,9 +110,6 @@ class AnyioTarget(Adapter):
                     quote="If the buffer is full, this method blocks until there is again "
                           "room in the buffer or the item can be sent directly to a "
                           "receiver."),
-        Declaration("queue.validates_config", True,
-                    where="anyio/_core/_streams.py, create_memory_object_stream",
-                    quote='raise ValueError("max_buffer_size cannot be negative")'),
         Declaration("queue.drop_events", False,
                     where="anyio/_core/_streams.py, create_memory_object_stream",
                     quote="cls, max_buffer_size: float = 0, item_type: object = None "
