@@ -361,7 +361,8 @@ def barge_ins(ctx: ScenarioContext, sess: Session) -> list[dict[str, float]]:
     Where the time went: ``mic_late_ms`` (the decision frame handed to ``feed`` after its
     due time: the harness's microphone woken late), ``cleared_ms`` (from that hand-over to
     the playout buffer cleared, when the target reports ``stream.playback_interrupted``:
-    the pipeline's hop to its VAD, the VAD, and the interruption), ``speaker_late_ms``
+    the pipeline's hop to its VAD, the VAD, and the interruption; ``interrupt_ms`` is
+    the last part, from the VAD's answer to the buffer cleared), ``speaker_late_ms``
     (the silent tick read after its due time: the harness's playout clock woken late)
     and ``loop_lag_ms`` (the worst event-loop lag from the decision to the silent tick)."""
     starts = sess.events(ctx, "service.vad.start")
@@ -401,6 +402,7 @@ def barge_ins(ctx: ScenarioContext, sess: Session) -> list[dict[str, float]]:
             cleared = next((t for t in cleared_at if t >= fed), None)
             if cleared is not None and cleared <= silent_t:
                 row["cleared_ms"] = (cleared - fed) / 1e6
+                row["interrupt_ms"] = (cleared - int(vad["t_ns"])) / 1e6
         out.append(row)
     return out
 

@@ -68,6 +68,8 @@ async def voice_barge_in(ctx: ScenarioContext) -> None:
                                         if "cleared_ms" in r]))
     ctx.note("cleared_ms_quiet", percentiles([r["cleared_ms"] for r in quiet
                                               if "cleared_ms" in r]))
+    ctx.note("interrupt_ms", percentiles([r["interrupt_ms"] for r in spoken_over
+                                          if "interrupt_ms" in r]))
     ctx.note("speaker_late_ms", percentiles([r["speaker_late_ms"] for r in spoken_over]))
     ctx.note("loop_lag_ms", percentiles([r["loop_lag_ms"] for r in spoken_over]))
     if not spoken_over:

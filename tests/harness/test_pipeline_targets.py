@@ -62,6 +62,8 @@ def test_barge_in_response_is_split_into_the_machine_and_the_pipeline() -> None:
     # its pipeline share, and the speaker is never silent before the pipeline cleared it
     assert notes["cleared_ms"]["count"] == notes["mic_late_ms"]["count"] == spoken_over
     assert notes["cleared_ms"]["max"] <= notes["response_ms"]["max"]
+    assert notes["interrupt_ms"]["count"] == spoken_over
+    assert notes["interrupt_ms"]["max"] <= notes["cleared_ms"]["max"]
     assert notes["loop_lag_ms"]["count"] == notes["speaker_late_ms"]["count"] == spoken_over
     assert notes["speaker_late_ms"]["p50"] >= 0  # a tick is never read before it is due
     quiet = notes["response_ms_quiet"]
