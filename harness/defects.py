@@ -535,6 +535,17 @@ def root_cause(key: DefectKey) -> RootCause | None:
 _OBSERVED_RE = re.compile(r"observed (?P<got>.+?); allowed \[(?P<allowed>.*)\]$")
 
 
+def _reading(got: str, operation: str) -> str:
+    """A fuzz observation (``level:18``, ``value:0.09375``) in a reader's words, or ''."""
+    kind, _, value = got.partition(":")
+    if kind == "level" and value:
+        return f"{value} bytes held"
+    if kind == "value" and value:
+        where = operation.partition("(")[2].rstrip(")") or "chunk"
+        return f"{value} ms reported for a {where.upper()} chunk"
+    return ""
+
+
 def headline(key: DefectKey, detail: str = "") -> str:
     """The title of a finding: what goes wrong for a user, with what was observed.
 
@@ -567,16 +578,20 @@ def headline(key: DefectKey, detail: str = "") -> str:
         return ("close() does not wake every task waiting on the queue: a waiting get() or "
                 "put() stays blocked forever")
     if cause is not None and cause.name == "bytes per sample":
+        seen = _reading(got, op)
         return ("AudioChunk.duration_ms assumes 4 bytes per sample for every format but "
-                f"PCM_16: PCM_24 and compressed chunks get wrong durations ({got or detail})")
+                "PCM_16: PCM_24 and compressed chunks get wrong durations"
+                + (f" ({seen})" if seen else ""))
     if prop == "no_loss" and op.startswith("close (blocked producer)"):
         return ("a put() waiting when close() is called completes afterwards and returns True, "
                 "but its item is never delivered: the consumer already saw the end of stream")
     if prop == "throttle" and "not ended" in op:
-        return ("should_throttle() stays on after the queue drains below the low-water mark "
-                f"({got or detail})")
+        return ("should_throttle() stays True after the queue drains below the low-water mark, "
+                "and no stream.throttle_ended is emitted")
     if prop == "bounds" and c == "StreamingBuffer":
-        return f"add_chunk() lets the buffer hold more than max_duration_ms ({got or detail})"
+        seen = _reading(got, op) or detail.strip()[:120]
+        return "add_chunk() lets the buffer hold more than max_duration_ms" + (
+            f" ({seen})" if seen else "")
     if prop == "integrity" and c == "StreamingBuffer" and got.startswith("level:"):
         return (f"add_chunk() discards audio that fits within max_duration_ms (holds "
                 f"{got[6:]} bytes where {want.replace('level:', '')} fit)")

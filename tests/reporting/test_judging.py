@@ -4,6 +4,7 @@ symptoms of one root cause are one entry whose ID survives re-runs."""
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from harness import defects
 from harness.contract import Declaration, Level, Semantics
-from harness.defects import DefectKey, judge, root_cause
+from harness.defects import DefectKey, headline, judge, root_cause
 from harness.findings import Finding, merge_findings, record_run
 from harness.ledgers import load_ledgers
 from harness.reproduce import scenario_script
@@ -182,3 +183,21 @@ def test_a_shorter_verified_script_replaces_a_longer_one(tmp_path: Path) -> None
     (entry,) = entries(tmp_path)
     assert entry["reproduction"] == "assert False\n"
     assert entry["actual"] == "expected 0, observed 1"  # the words follow the script
+
+
+@pytest.mark.parametrize(("key", "detail", "words"), [
+    (DefectKey("StreamingBuffer", "add_chunk (overflow)", "bounds"),
+     "observed level:18; allowed ['bounded']", "(18 bytes held)"),
+    (DefectKey("AudioChunk", "duration_ms (pcm_24)", "duration"),
+     "observed value:0.09375; allowed ['as expected']",
+     "(0.09375 ms reported for a PCM_24 chunk)"),
+    (DefectKey("ChunkQueue", "queue drained (throttling not ended)", "throttle"),
+     "observed monitor:on events:on; allowed ['monitor:off events:off']",
+     "no stream.throttle_ended"),
+])
+def test_headlines_say_the_observation_in_words_not_the_checks_tokens(
+    key: DefectKey, detail: str, words: str,
+) -> None:
+    title = headline(key, detail)
+    assert words in title
+    assert not re.search(r"\b(level|value|monitor|events):", title), title
