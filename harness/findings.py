@@ -1069,9 +1069,12 @@ def _seen_again(entry: dict[str, Any], finding: Finding, run_id: str, now: str) 
     replaced = _offer_reproduction(entry, finding, old)
     # The words follow the reproduction they describe, unless a person edited them since
     # the harness wrote them; words written before they were tracked (judged by the old
-    # rules) are rewritten.
+    # rules) are rewritten. The same script seen again is described in the harness's
+    # current words (a better headline reaches the ledger without a new reproduction).
     legacy = "text_sha256" not in old
-    if legacy or (replaced and old["text_sha256"] == _text_digest(entry)):
+    same_script = (isinstance(old.get("reproduction_from"), dict)
+                   and old["reproduction_from"].get("sha256") == _digest(finding.reproduction))
+    if legacy or ((replaced or same_script) and old["text_sha256"] == _text_digest(entry)):
         for key in _TEXT_FIELDS:
             entry[key] = getattr(finding, key)
         if finding.severity and finding.kind in ("bug", "dx"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +272,22 @@ def test_a_target_with_some_overflow_policies_does_not_fix_the_missing_ones() ->
     checks = checks_run_for(run)
     assert "capability/put_timeout" in checks
     assert "capability/overflow_policies" not in checks
+
+
+def test_the_same_script_seen_again_takes_the_harness_s_current_words(tmp_path: Path) -> None:
+    merge_fuzz(tmp_path, fuzz_finding())
+    reworded = dataclasses.replace(fuzz_finding(), title="put() waits without telling anyone")
+    merge_fuzz(tmp_path, reworded)
+    assert generated(tmp_path)[0]["title"] == "put() waits without telling anyone"
+
+
+def test_words_a_person_edited_are_kept_when_the_same_script_is_seen_again(
+    tmp_path: Path,
+) -> None:
+    merge_fuzz(tmp_path, fuzz_finding())
+    path = tmp_path / "bugs.json"
+    doc = orjson.loads(path.read_bytes())
+    doc["entries"][-1]["title"] = "my own title"
+    path.write_bytes(orjson.dumps(doc))
+    merge_fuzz(tmp_path, dataclasses.replace(fuzz_finding(), title="the harness's new words"))
+    assert generated(tmp_path)[0]["title"] == "my own title"
