@@ -39,9 +39,9 @@ def label_error(exc):
     if isinstance(exc, asyncio.CancelledError):
         return "cancelled"
     name = type(exc).__name__
-    if isinstance(exc, asyncio.QueueFull) or name.endswith("QueueFull"):
+    if isinstance(exc, asyncio.QueueFull) or name.endswith("Full"):  # ChannelFull, ChanFull
         return "raised:full"
-    if isinstance(exc, asyncio.QueueEmpty) or name.endswith("QueueEmpty"):
+    if isinstance(exc, asyncio.QueueEmpty) or name.endswith("Empty"):  # ChannelEmpty
         return "raised:empty"
     if "Closed" in name or "ShutDown" in name:
         return "raised:closed"
