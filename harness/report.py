@@ -517,6 +517,7 @@ def _performance(results: Mapping[str, Any]) -> list[str]:
     lines += _percentiles(scenarios, repeated)
     lines += _voice(scenarios, repeated)
     lines += _memory(scenarios, repeated)
+    lines += _heap_trend(scenarios, repeated)
     lines += _service_levels(scenarios, repeated)
     lines += _levels(scenarios, repeated)
     lines += _events(scenarios, repeated)
@@ -579,6 +580,12 @@ _VOICE_MEASURES = (
     ("tts_ttfb_ms", "TTS first audio"), ("hops_ms", "pipeline hops"),
     ("hops_ms_quiet", "pipeline hops, turns without a loop stall"),
     ("playout_wait_ms", "playout wait"), ("response_ms", "barge-in response"),
+    ("response_ms_quiet", "barge-in response, without a loop stall"),
+    ("interrupt_ms", "barge-in: VAD's answer to speaker cleared"),
+    ("cleared_ms", "barge-in: decision frame fed to speaker cleared"),
+    ("mic_late_ms", "barge-in: harness's microphone late"),
+    ("speaker_late_ms", "barge-in: harness's speaker clock late"),
+    ("bot_audio_after_ms", "bot audio after a barge-in"),
     ("glitch_ms_per_turn", "glitches per reply"),
 )
 
@@ -619,6 +626,31 @@ def _memory(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]
             "while the scenario ran. Growth: peak minus the first sample. Trend: least-squares "
             "slope over the scenario.", "",
             *_table(("Scenario", "Peak RSS", "Growth", "Trend"), rows, "lrrr"), ""]
+
+
+def _heap_trend(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]:
+    """The target's own heap where it was watched (a soak, ``ctx.expect_flat_memory``):
+    the leak verdict and its trend, without the harness's records that RSS includes."""
+    rows = []
+    for s in scenarios:
+        soak = s.get("soak")
+        if not isinstance(soak, Mapping):
+            continue
+        trend = _get(soak, "trend", "target") or {}
+        ci = trend.get("ci95") or (None, None)
+        rows.append((_label(s, repeated), str(soak.get("verdict", "—")),
+                     _bytes(trend.get("bytes_per_min"), "/min"),
+                     f"{_bytes(ci[0])} .. {_bytes(ci[1])}",
+                     _bytes(soak.get("tolerance_bytes_per_min"), "/min"),
+                     _count(soak.get("samples"))))
+    if not rows:
+        return []
+    return ["### Memory trend of the target", "",
+            "The target's own Python heap (`tracemalloc`, the harness's packages excluded), "
+            "its least-squares trend per minute with the 95 % interval, judged flat, leak or "
+            "inconclusive against the tolerance (docs/sweeps.md).", "",
+            *_table(("Scenario", "Verdict", "Trend", "95 % interval", "Tolerance",
+                     "Samples"), rows, "llrrrr"), ""]
 
 
 def _service_levels(scenarios: Sequence[Mapping[str, Any]], repeated: bool) -> list[str]:

@@ -382,3 +382,22 @@ def test_a_long_reproduction_script_is_pointed_to_not_printed() -> None:
     assert f"{REPRODUCTION_MAX_LINES + 5}-line script" in text and "`bugs.json`" in text
     short = "\n".join(_entry_lines({**entry, "reproduction": "step_0()"}, "bug"))
     assert "step_0()" in short
+
+
+def test_voice_section_shows_where_a_barge_ins_time_went_and_the_targets_heap_trend() -> None:
+    scenario = build_scenario("voice_barge_in", count=39)
+    stats = {"count": 39, "p50": 0.016, "p95": 0.031, "p99": 0.032, "max": 0.032}
+    scenario["metrics"]["notes"] = {"response_ms": {**stats, "p50": 11.2},
+                                    "interrupt_ms": stats}
+    scenario["soak"] = {"verdict": "flat", "samples": 23, "tolerance_bytes_per_min": 65536,
+                        "trend": {"target": {"bytes_per_min": 31130.0,
+                                             "ci95": [29184.0, 33075.0]}}}
+    text = build_report(build_results([scenario]), {})
+    assert ("| voice_barge_in | barge-in: VAD's answer to speaker cleared | 39 | 0.016 |"
+            in text)
+    assert "| voice_barge_in | flat | 30 KiB/min | 28 KiB .. 32 KiB | 64 KiB/min | 23 |" in text
+
+
+def test_no_heap_trend_table_without_a_watched_heap() -> None:
+    text = build_report(build_results([build_scenario("baseline")]), {})
+    assert "### Memory trend of the target" not in text
