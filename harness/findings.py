@@ -1034,7 +1034,10 @@ def _offer_reproduction(entry: dict[str, Any], finding: Finding, old: dict[str, 
     evidence = entry["evidence"]
     shorter = offered == rank == 3 and \
         finding.reproduction.count("\n") < current.count("\n")  # verified both: the shorter
-    if owned and (offered > rank or shorter):
+    # the same steps under a docstring in the harness's current words
+    reworded = offered == rank and finding.reproduction != current and \
+        _code(finding.reproduction) == _code(current)
+    if owned and (offered > rank or shorter or reworded):
         entry["reproduction"] = finding.reproduction
         evidence["reproduction_from"] = {"check": finding.check, "rank": offered,
                                          "sha256": _digest(finding.reproduction)}
@@ -1046,6 +1049,16 @@ def _offer_reproduction(entry: dict[str, Any], finding: Finding, old: dict[str, 
             if record["check"] == finding.check:
                 record["snippet"] = finding.reproduction
     return False
+
+
+def _code(script: str) -> str:
+    """A reproduction script without its leading docstring (which carries the title)."""
+    text = script.lstrip()
+    for quote in ('"""', "'''"):
+        if text.startswith(quote):
+            end = text.find(quote, len(quote))
+            return text[end + len(quote):] if end >= 0 else text
+    return text
 
 
 _TEXT_FIELDS = ("title", "description", "expected", "actual", "impact", "recommendation")

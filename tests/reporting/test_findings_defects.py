@@ -291,3 +291,17 @@ def test_words_a_person_edited_are_kept_when_the_same_script_is_seen_again(
     path.write_bytes(orjson.dumps(doc))
     merge_fuzz(tmp_path, dataclasses.replace(fuzz_finding(), title="the harness's new words"))
     assert generated(tmp_path)[0]["title"] == "my own title"
+
+
+def test_a_script_whose_only_change_is_its_docstring_is_rewritten_with_its_words(
+    tmp_path: Path,
+) -> None:
+    def worded(title: str) -> Finding:
+        script = f'"""{title}"""\n{SNIPPET}'
+        return dataclasses.replace(fuzz_finding(), title=title, reproduction=script)
+
+    merge_fuzz(tmp_path, worded("holds more than its bound (level:18)"))
+    merge_fuzz(tmp_path, worded("holds more than its bound (18 bytes held)"))
+    entry = generated(tmp_path)[0]
+    assert entry["title"] == "holds more than its bound (18 bytes held)"
+    assert entry["reproduction"].startswith('"""holds more than its bound (18 bytes held)"""')
