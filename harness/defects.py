@@ -39,6 +39,7 @@ __all__ = [
     "headline",
     "impact",
     "judge",
+    "level_of",
     "parse_keys",
     "root_cause",
     "severity",
@@ -374,10 +375,16 @@ def clause_of(key: DefectKey, *, detail: str = "") -> tuple[Level, str | None, A
         if prop == "no_hang" and operation.startswith("close (blocked consumer)"):
             return declared, "queue.close_wakes_getters", True
         if prop == "no_hang" and operation.startswith("close (blocked producer)"):
-            return declared, "queue.closed_put", ANY_VALUE
+            # a producer still waiting after close() is the waking clause, not what a put
+            # on an already closed queue does
+            return declared, "queue.close_wakes_putters", True
         if "(closed queue)" in operation and prop in ("no_silent_drop", "outcome"):
             # refused by the declared means (an error, or False) is reported
             return declared, "queue.closed_put", "raise"
+        if prop == "no_silent_drop":
+            # a drop the put reported (False) without a stream.chunk_dropped event: only a
+            # target that promises the event owes it
+            return declared, "queue.drop_events", True
         if prop == "no_hang" and operation == "put (full queue)":
             return declared, "queue.full_put", "block_with_timeout"
         if prop == "end_of_stream":
@@ -395,6 +402,8 @@ def clause_of(key: DefectKey, *, detail: str = "") -> tuple[Level, str | None, A
             return declared, "buffer.readiness", "whole_frames"
         if prop == "underrun_visible":
             return declared, "buffer.underrun_events", True
+        if prop == "no_silent_drop":
+            return declared, "buffer.overflow_events", True
         if prop == "event_payload":
             return recommended, "buffer.event_payloads", "ours"
         if prop == "bad_input_refused" and operation.startswith("add_chunk"):
@@ -415,6 +424,16 @@ def clause_of(key: DefectKey, *, detail: str = "") -> tuple[Level, str | None, A
     if prop == "emitter_failure_visible":
         return recommended, "events.emitter_failures", "visible"
     return universal, None, None
+
+
+def level_of(key: DefectKey, semantics: Semantics | None = None, *,
+             detail: str = "") -> Level:
+    """The contract level a broken check of ``key`` is judged at for a target that declares
+    ``semantics``: the level of :func:`judge` (one map, :func:`clause_of`, for the invariants
+    and the findings), RECOMMENDED when the target declares the clause otherwise (it is not
+    in breach of its contract)."""
+    judgement = judge(key, semantics, detail=detail)
+    return Level.RECOMMENDED if judgement.verdict == "withdrawn" else judgement.level
 
 
 @dataclass(frozen=True)

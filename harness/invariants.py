@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from harness.contract import Level, Semantics
-from harness.defects import DefectKey
+from harness.defects import DefectKey, level_of
 from harness.metrics import nearest_rank
 from harness.pauses import overlap_ns
 from mocks.trace import Trace
@@ -55,7 +55,6 @@ __all__ = [
     "CHECKS",
     "CHECK_LEVELS",
     "INVARIANT_HYPOTHESES",
-    "KEY_CLAUSES",
     "REFUSED_OUTCOMES",
     "Accounting",
     "Expectations",
@@ -472,21 +471,6 @@ _CLOSED_DROP_SILENT = DefectKey("ChunkQueue", "put (closed queue)", "no_silent_d
 _SERIES_KEYS = {"read_bytes": _READ_FRAMES, "dropped_bytes": _TRIM_FRAMES}
 """Trace series (before the first dot) whose lengths are a buffer's reads / overflow trims."""
 
-# --- the level each clause is judged at -------------------------------------------------------
-
-KEY_CLAUSES: dict[DefectKey, str | None] = {
-    _CLOSE_PRODUCER_HANG: "queue.close_wakes_putters",
-    _CLOSE_CONSUMER_HANG: "queue.close_wakes_getters",
-    _BLOCKED_UNSEEN: "queue.blocked_events",
-    _FULL_DROP_SILENT: "queue.drop_events",
-    _CLOSED_DROP_SILENT: "queue.drop_events",
-    _PUT_HANG: None,
-}
-"""Keys the invariants name that are not universal: key -> the clause a target may declare
-(judged DECLARED when it declares it, else RECOMMENDED), or None for our recommendation
-alone (a put on a full queue that nobody drains waits for ever unless the target offers a
-timeout: we recommend one, the target never promised it). Every other key is universal."""
-
 CHECK_LEVELS: dict[str, Level] = {
     "none_lost": Level.UNIVERSAL,
     "none_duplicated": Level.UNIVERSAL,
@@ -500,7 +484,7 @@ CHECK_LEVELS: dict[str, Level] = {
 }
 """The level of each check as a whole (what it files under itself). ``latency_bounded`` is
 the report's bound, ours; ``telemetry`` judges events, which no target owes unless it says
-so (its keys are judged by :data:`KEY_CLAUSES`)."""
+so (its keys are judged by :func:`harness.defects.level_of`)."""
 
 
 def clause_level(semantics: Semantics, clause: str | None, value: Any = True) -> Level:
@@ -517,8 +501,7 @@ def _levels(keys: Iterable[DefectKey], expect: Expectations,
     """``Verdict.levels`` for ``keys``: each key whose level differs from the check's."""
     out = []
     for key in keys:
-        level = (clause_level(expect.semantics, KEY_CLAUSES[key]) if key in KEY_CLAUSES
-                 else Level.UNIVERSAL)
+        level = level_of(key, expect.semantics)
         if level != check_level:
             out.append((key, level))
     return tuple(out)

@@ -63,10 +63,14 @@ def test_an_undeclared_recommendation_is_an_improvement() -> None:
 
 
 def test_a_declared_clause_broken_is_a_bug() -> None:
-    """A put waiting when the queue closes must end as the target declares (any way)."""
+    """A target that declares close() wakes every blocked producer, and leaves one waiting."""
     key = DefectKey("ChunkQueue", "close (blocked producer)", "no_hang")
-    assert judge(key, CLOSED_FALSE).verdict == "bug"
+    wakes = Semantics([Declaration("queue.close_wakes_putters", True, "lib docs, close")])
+    assert (judge(key, wakes).verdict, judge(key, wakes).clause) == (
+        "bug", "queue.close_wakes_putters")
     assert judge(key, Semantics()).verdict == "improvement"
+    # what put() does on an already closed queue says nothing about waking a waiting one
+    assert judge(key, CLOSED_FALSE).verdict == "improvement"
 
 
 def test_a_universal_clause_is_a_bug_whatever_the_target_declares() -> None:
@@ -201,3 +205,47 @@ def test_headlines_say_the_observation_in_words_not_the_checks_tokens(
     title = headline(key, detail)
     assert words in title
     assert not re.search(r"\b(level|value|monitor|events):", title), title
+
+
+def _built_in_keys() -> set[DefectKey]:
+    """Every key a built-in check can name: the invariants' keys, the keys with a verified
+    script, and each fuzz machine's properties on every operation of the vocabulary."""
+    from harness import invariants, reproduce
+    from harness.fuzz import buffer_machine, queue_machine
+
+    keys = {v for v in vars(invariants).values() if isinstance(v, DefectKey)}
+    keys |= set(reproduce.SCRIPTS)
+    for machine in (queue_machine, buffer_machine):
+        keys |= {DefectKey(machine.COMPONENT, op, prop)
+                 for prop in machine.EXPECTED for op in defects.OPERATIONS}
+    return keys
+
+
+def test_every_built_in_key_maps_to_a_known_clause_and_level() -> None:
+    from harness.contract import CLAUSES
+
+    keys = _built_in_keys()
+    assert len(keys) > 50
+    for key in keys:
+        level, clause, assumes = defects.clause_of(key)
+        assert level in tuple(Level), key
+        if clause is None:
+            assert level == Level.UNIVERSAL, key
+            continue
+        assert clause in CLAUSES, (key, clause)
+        assert level != Level.UNIVERSAL, key
+        assert assumes is defects.ANY_VALUE or CLAUSES[clause].accepts(assumes), (key, assumes)
+
+
+def test_the_invariants_judge_each_key_at_the_judges_level() -> None:
+    from harness import invariants
+
+    keys = [v for v in vars(invariants).values() if isinstance(v, DefectKey)]
+    for key in keys:
+        _level, clause, assumes = defects.clause_of(key)
+        if clause is None:
+            assert defects.level_of(key) == Level.UNIVERSAL
+            continue
+        declared = Semantics([Declaration(clause, assumes, "lib docs")])
+        assert defects.level_of(key, declared) == Level.DECLARED == judge(key, declared).level
+        assert defects.level_of(key) == Level.RECOMMENDED == judge(key).level
