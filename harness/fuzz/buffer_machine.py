@@ -133,10 +133,10 @@ class BufferMachine(FuzzMachine):
         self.log.code("mark = len(events)")
 
     def level(self) -> int:
-        return runtime.level_bytes(self.buffer, self.frame)
+        return runtime.level_bytes(self.buffer, self.frame, self.rate)
 
     def level_expr(self) -> str:
-        return f"level_bytes(buf, {self.frame})"
+        return f"level_bytes(buf, {self.frame}, {self.rate})"
 
     def chunk(self, frames: int, extra: int, *, rate: int, channels: int, fmt: str) -> Any:
         self.counter += 1

@@ -153,7 +153,7 @@ class _Renderer:
         self.tasks: dict[str, str] = {}
 
     def level(self, expr: str) -> str:
-        return re.sub(r"level_bytes\(buf, \d+\)", self.level_expr, expr)
+        return re.sub(r"level_bytes\(buf, \d+(?:, \d+)?\)", self.level_expr, expr)
 
     def counts(self, expr: str) -> str:
         return _COUNT_RE.sub(lambda m: f"sum(e == '{m[2]}' for e, _ in {m[1]})", expr)

@@ -257,16 +257,16 @@ def underrun_visible(events):
     return state
 
 
-def level_bytes(buffer, frame):
+def level_bytes(buffer, frame, rate):
     """Bytes a StreamingBuffer holds: ``current_bytes``, else ``stats['bytes_buffered']``,
-    else derived from ``duration_ms``."""
+    else derived from ``duration_ms`` at ``rate``, the sample rate the buffer was made with
+    (a buffer need not expose it)."""
     current = getattr(buffer, "current_bytes", None)
     if isinstance(current, int):
         return current
     stats = getattr(buffer, "stats", None)
     if isinstance(stats, dict) and isinstance(stats.get("bytes_buffered"), int):
         return stats["bytes_buffered"]
-    rate = getattr(buffer, "sample_rate", None) or getattr(buffer, "_sample_rate", None)
     return round(buffer.duration_ms * rate / 1000) * frame
 
 

@@ -110,3 +110,30 @@ def test_cli_json_on_stageflow_core_reports_nothing(
     assert code == 0
     assert doc["violations"] == [] and doc["target"]["name"] == "stageflow_core"
     assert not (tmp_path / "bugs.json").exists()
+
+
+class _BareBuffer:
+    """A buffer with the calls of the contract and nothing else: no ``sample_rate``, no
+    ``current_bytes`` or ``stats`` (its level is known only through ``duration_ms``)."""
+
+    _HIDDEN = frozenset({"sample_rate", "_sample_rate", "current_bytes", "stats"})
+
+    def __init__(self, wrapped: object) -> None:
+        self._wrapped = wrapped
+
+    def __getattr__(self, name: str) -> object:
+        if name in self._HIDDEN:
+            raise AttributeError(name)
+        return getattr(self._wrapped, name)
+
+
+def test_buffer_machine_runs_on_a_buffer_without_a_sample_rate(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    target = load_target("stageflow_core")
+    make = target.make_buffer
+    monkeypatch.setattr(target, "make_buffer", lambda **kw: _BareBuffer(make(**kw)))
+    found, complete, _, notes = fuzz_machine(
+        "buffer", target, FuzzConfig(max_examples=15, seed=0, max_rounds=2, shrink=False),
+        _deadline())
+    assert [violation.key for violation, _ in found] == [], notes
+    assert complete

@@ -85,3 +85,13 @@ def test_a_masked_step_where_the_target_takes_another_path_ends_the_reproduction
 def test_a_duration_that_cannot_be_derived_must_raise() -> None:
     assert runtime.raises(lambda: 1.5) == "value:1.5"
     assert runtime.raises(lambda: 1 / 0) == "raised"
+
+
+class _DurationOnly:
+    """A buffer that reports only its duration: no level in bytes, no sample rate."""
+
+    duration_ms = 12.5
+
+
+def test_level_of_a_buffer_without_a_sample_rate_uses_the_configured_one() -> None:
+    assert runtime.level_bytes(_DurationOnly(), 4, 16000) == 200 * 4
