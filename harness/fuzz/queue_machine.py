@@ -4,7 +4,12 @@ The model is a ``deque`` of the items the queue holds, plus whether it is closed
 blocked calls still waiting. Blocking calls (``put``, ``get``, ``__anext__``) run as tasks
 on the machine's loop: a call the contract says may wait stays pending across rules; one
 that must end (room, an item, ``close()``) is given until nothing can wake it (or the hang
-deadline) and is otherwise a hang. Properties (DESIGN.md, "stageflow_core"):
+deadline) and is otherwise a hang. Non-blocking calls (``put_nowait``, ``get_nowait``) run
+inside the loop too, as the reproduction runs them (some libraries refuse them without a
+running loop). An error is labelled by the target's declared error classes for the call
+(``harness.targets.base.error_kind``: anyio's ``WouldBlock`` is full for a put, empty for a
+get), by its class name only when the target declares nothing for it.
+Properties (DESIGN.md, "stageflow_core"):
 
 - ``outcome``: every call ends the way the contract allows (queued, dropped by the policy,
   refused with the right error; ``None`` may be refused as an item);
@@ -41,6 +46,7 @@ from hypothesis.stateful import initialize, precondition, rule
 
 from harness.fuzz import runtime
 from harness.fuzz.core import FuzzMachine, guarded
+from harness.targets.base import error_kind
 
 __all__ = ["ITEMS", "QueueMachine"]
 
@@ -296,6 +302,44 @@ class QueueMachine(FuzzMachine):
         if log:
             self.log.code("mark = len(events)")
 
+    def kinds(self, exc: BaseException | None, call: str) -> dict[str, str]:
+        """How the label of ``exc`` (raised by a ``call``: put or get) is corrected by the
+        target's declared errors (``runtime.relabel``); empty when its name-based label is
+        already the declared kind, or the target declares nothing for it."""
+        if exc is None or isinstance(exc, asyncio.CancelledError):
+            return {}
+        kind = error_kind(self.target, exc, call=call)
+        named = runtime.label_error(exc)
+        if kind in ("full", "empty", "closed") and named != f"raised:{kind}":
+            return {named: f"raised:{kind}"}
+        return {}
+
+    @staticmethod
+    def labelled(expr: str, kinds: dict[str, str]) -> str:
+        """The snippet expression that gives the label the machine judged."""
+        return f"relabel({expr}, {kinds!r})" if kinds else expr
+
+    def call_nowait(self, fn: Any, call: str) -> tuple[str, dict[str, str]]:
+        """Call the non-blocking ``fn()`` from a task on the machine's loop (the snippet's
+        ``main()`` runs it the same way); its label and the relabelling it needed."""
+        async def inside() -> Any:
+            return fn()
+
+        try:
+            value = self.run(inside())
+        except Exception as exc:
+            kinds = self.kinds(exc, call)
+            return runtime.relabel(runtime.label_error(exc), kinds), kinds
+        return runtime.label_value(value), {}
+
+    def outcome(self, pending: Pending) -> tuple[str, dict[str, str]]:
+        """A blocking call's label (``runtime.status``), corrected by the declared errors."""
+        got = self.status(pending.task)
+        task = pending.task
+        exc = task.exception() if task.done() and not task.cancelled() else None
+        kinds = self.kinds(exc, "put" if pending.kind == "put" else "get")
+        return runtime.relabel(got, kinds), kinds
+
     def track(self, coro: Any, pending: Pending) -> Any:
         async def tracked() -> Any:
             try:
@@ -317,16 +361,17 @@ class QueueMachine(FuzzMachine):
         self.log.code(f"{name} = spawn({code})")
         self.log.code("await settle()")
         self.settle()
-        got = self.status(pending.task)
+        got, kinds = self.outcome(pending)
         if got == "pending" and "pending" not in allowed:
             self.wait_tasks([pending.task], extra_s)
-            got = self.status(pending.task)
+            got, kinds = self.outcome(pending)
         wait = "HANG_S" if "pending" not in allowed else "0"
         if extra_s:
             wait = f"{extra_s!r} + HANG_S"
         self.completions = [p for p in self.completions if p is not pending]
-        self.expect((COMPONENT, prop_of(got), op), f"await status({name}, {wait})", got,
-                    allowed, EXPECTED[prop_of(got)])
+        self.expect((COMPONENT, prop_of(got), op),
+                    self.labelled(f"await status({name}, {wait})", kinds), got, allowed,
+                    EXPECTED[prop_of(got)])
         if got == "pending":
             self.pending.append(pending)
             if kind == "put":
@@ -341,7 +386,7 @@ class QueueMachine(FuzzMachine):
             if pending not in self.pending:
                 continue
             self.pending.remove(pending)
-            got = self.status(pending.task)
+            got, kinds = self.outcome(pending)
             if got == "cancelled":
                 continue
             if pending.kind == "put":
@@ -354,7 +399,8 @@ class QueueMachine(FuzzMachine):
                 prop = self.get_property(got)
                 apply = self.apply_get
             self.expect((COMPONENT, prop, self.blocked_op(op, pending, prop)),
-                        f"await status({pending.name}, HANG_S)", got, allowed, EXPECTED[prop])
+                        self.labelled(f"await status({pending.name}, HANG_S)", kinds), got,
+                        allowed, EXPECTED[prop])
             apply(got)
 
     @staticmethod
@@ -524,9 +570,10 @@ class QueueMachine(FuzzMachine):
         allowed = self.put_allowed(item, "nowait")
         op = f"put_nowait ({self.situation()})"
         was_full = self.full() and not self.closed
-        got = runtime.call_sync(lambda: self.queue.put_nowait(item.obj))
+        got, kinds = self.call_nowait(lambda: self.queue.put_nowait(item.obj), "put")
         prop = self.put_property(got, "nowait")
-        self.expect((COMPONENT, prop, op), f"call_sync(lambda: q.put_nowait({item.name}))",
+        self.expect((COMPONENT, prop, op),
+                    self.labelled(f"call_sync(lambda: q.put_nowait({item.name}))", kinds),
                     got, allowed, EXPECTED[prop])
         self.apply_put(item, got)
         self.verify_eviction(was_full, got)
@@ -589,10 +636,10 @@ class QueueMachine(FuzzMachine):
         self.begin()
         op = "get_nowait"
         allowed = self.get_allowed("get_nowait")
-        got = runtime.call_sync(self.queue.get_nowait)
+        got, kinds = self.call_nowait(self.queue.get_nowait, "get")
         prop = self.get_property(got)
-        self.expect((COMPONENT, prop, op), "call_sync(q.get_nowait)", got, allowed,
-                    EXPECTED[prop])
+        self.expect((COMPONENT, prop, op), self.labelled("call_sync(q.get_nowait)", kinds),
+                    got, allowed, EXPECTED[prop])
         self.apply_get(got)
         self.finish(op)
 

@@ -61,6 +61,13 @@ def call_sync(fn):
     return label_value(value)
 
 
+def relabel(label, kinds):
+    """``label`` as the target declares it: ``kinds`` maps a label by class name
+    (``"raised:WouldBlock"``) to the kind the target's declared errors give it for this
+    call (``"raised:full"`` for a put, ``"raised:empty"`` for a get)."""
+    return kinds.get(label, label)
+
+
 def construct(fn):
     """``"made"`` if ``fn()`` returns (a constructor accepted its arguments), else the error."""
     try:
