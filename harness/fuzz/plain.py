@@ -23,6 +23,9 @@ __all__ = ["PlainScript", "minimise", "render_plain"]
 
 _PATTERN_RE = re.compile(r"pattern\((\d+), (\d+)\)")
 _COUNT_RE = re.compile(r"count\((events(?:\[mark:\])?), '([\w.]+)'\)")
+_RELABEL_RE = re.compile(r"relabel\((.+), \{.*\}\)")
+"""A label corrected by the target's declared errors: a step that is not the violated one
+makes the same call (the violated one keeps the full script, whose labels are declared)."""
 
 
 class _Unsupported(Exception):
@@ -161,6 +164,8 @@ class _Renderer:
     # -- steps that are not the violated one --------------------------------------------
 
     def step(self, expr: str, seen: str) -> list[list[str]]:
+        relabelled = _RELABEL_RE.fullmatch(expr)
+        expr = relabelled[1] if relabelled else expr
         call = _call_of(expr)
         if expr.startswith("await status("):
             task = expr[len("await status("):].split(",")[0].rstrip(")")

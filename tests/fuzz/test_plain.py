@@ -42,6 +42,24 @@ def test_a_step_log_becomes_calls_and_one_plain_assert() -> None:
     compile(code, "repro.py", "exec")
 
 
+def test_a_step_relabelled_by_declared_errors_is_the_plain_call() -> None:
+    nowait = ["check(1, relabel(call_sync(lambda: q.put_nowait(1)), "
+              "{'raised:WouldBlock': 'raised:full'}), ['raised:full'], 'raised:full')"]
+    script = render([*nowait, *CLOSE, *LEN])
+    assert script is not None
+    code = script.code()  # type: ignore[attr-defined]
+    assert "with contextlib.suppress(Exception):\n        q.put_nowait(1)" in code
+    assert "relabel" not in code
+    compile(code, "repro.py", "exec")
+
+
+def test_a_violated_step_relabelled_by_declared_errors_keeps_the_full_script() -> None:
+    # the plain assert tests error names; the declared kind is only in the full script
+    assert render([*CLOSE, "check(2, relabel(call_sync(lambda: q.put_nowait(1)), "
+                   "{'raised:WouldBlock': 'raised:full'}), ['raised:closed'], 'raised:full')"]) \
+        is None
+
+
 def test_a_step_it_cannot_write_plainly_keeps_the_full_script() -> None:
     assert render([*CLOSE, "check(2, failure_visible(q, logged), ['visible'], 'silent')"]) \
         is None
