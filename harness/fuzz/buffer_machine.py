@@ -100,6 +100,7 @@ class BufferMachine(FuzzMachine):
                 mode=st.sampled_from(["record", "raising"]))
     def setup(self, data: st.DataObject, rate: int, channels: int, max_ms: float,
               target_share: float, mode: str) -> None:
+        mode = self.emitter_mode(mode)
         formats = sorted(BYTES_PER_SAMPLE) if self.target.capabilities.buffer_formats \
             else ["pcm_16"]
         self.fmt = data.draw(st.sampled_from(formats), label="format")

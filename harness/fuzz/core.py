@@ -105,6 +105,16 @@ class FuzzMachine(RuleBasedStateMachine):
 
     # -- emitters ------------------------------------------------------------------------
 
+    def emitter_mode(self, drawn: str) -> str:
+        """The emitter an example uses: never the raising one for a target that declares
+        an emitter's exception reaches the caller (``events.emitter_isolated`` False) — a
+        failing observer is outside what such a target promises to survive."""
+        semantics = getattr(self.target, "semantics", None)
+        if drawn == "raising" and semantics is not None and \
+                semantics.value("events.emitter_isolated") is False:
+            return "record"
+        return drawn
+
     def emitter(self, mode: str) -> Callable[[str, dict[str, Any]], None]:
         """A recording emitter; ``mode == "raising"`` raises after recording (a faulty
         observer must never break the data path, and its failure must not go unseen)."""

@@ -156,6 +156,7 @@ class QueueMachine(FuzzMachine):
     @initialize(data=st.data(), max_size=st.integers(1, 6),
                 mode=st.sampled_from(["record", "raising"]))
     def setup(self, data: st.DataObject, max_size: int, mode: str) -> None:
+        mode = self.emitter_mode(mode)
         caps = self.target.capabilities
         self.policy = data.draw(st.sampled_from(sorted(caps.overflow_policies)), label="policy")
         self.max_size = max_size

@@ -301,11 +301,14 @@ def error_kind(target: Any, exc: BaseException, *, call: str) -> str | None:
 
     :raises ValueError: ``call`` is neither ``put`` nor ``get``.
     """
+    def declared(name: str) -> tuple[type[BaseException], ...]:
+        return tuple(getattr(target, name, None) or ())   # a user's target may declare none
+
     if call == "put":
-        kinds = (("full", target.full_errors), ("closed", target.closed_errors))
+        kinds = (("full", declared("full_errors")), ("closed", declared("closed_errors")))
     elif call == "get":
-        kinds = (("empty", target.empty_errors), ("end", target.end_errors),
-                 ("closed", target.closed_errors))
+        kinds = (("empty", declared("empty_errors")), ("end", declared("end_errors")),
+                 ("closed", declared("closed_errors")))
     else:
         raise ValueError(f"call must be 'put' or 'get', got {call!r}")
     for kind, errors in kinds:

@@ -114,3 +114,32 @@ def test_declared_kinds_relabel_the_name_based_label_for_the_call_only() -> None
     assert machine.kinds(SlotEmpty(), "get") == {}  # the name already says empty
     assert machine.kinds(asyncio.QueueFull(), "put") == {}  # undeclared: its name stands
     assert QueueMachine.labelled("call_sync(q.get_nowait)", {}) == "call_sync(q.get_nowait)"
+
+
+def test_no_raising_emitter_for_a_target_that_declares_emitter_errors_reach_the_caller() -> None:
+    from harness.selftest.corpus.clean import drop_newest_queue
+
+    target = drop_newest_queue()          # declares events.emitter_isolated = False
+    assert target.semantics.value("events.emitter_isolated") is False
+    machine = QueueMachine.__new__(QueueMachine)
+    machine.target = target
+    assert machine.emitter_mode("raising") == "record"
+    assert machine.emitter_mode("record") == "record"
+    keys = _queue_keys(target)
+    assert not {key for key in keys if key[1] in ("outcome", "unexpected_error")}, keys
+
+
+def test_a_target_silent_on_emitter_isolation_still_meets_a_raising_emitter() -> None:
+    machine = QueueMachine.__new__(QueueMachine)
+    machine.target = _target(_AmbiguousQueue, "ambiguous")
+    assert machine.emitter_mode("raising") == "raising"
+
+
+def test_a_users_target_that_declares_no_error_tuples_is_labelled_by_names() -> None:
+    from harness.targets.base import error_kind
+
+    class Bare:  # a factory target with none of the *_errors tuples
+        pass
+
+    assert error_kind(Bare(), asyncio.QueueEmpty(), call="get") is None
+    assert error_kind(Bare(), asyncio.QueueFull(), call="put") is None

@@ -261,7 +261,7 @@ DROP_NEWEST_SEMANTICS = declare(
     f"{MODULE} (DropNewestQueue docstring)",
     queue__closed_put="return_false", queue__end_of_stream="return_none",
     queue__close_delivers_pending=True, queue__close_wakes_getters=True,
-    queue__close_idempotent=True, queue__none_item="data", queue__drop_events=True,
+    queue__close_idempotent=True, queue__none_item="end_marker", queue__drop_events=True,
     queue__blocked_events=False, queue__throttle_events=False,
     queue__validates_config=True, events__emitter_isolated=False,
 )
