@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.contract import Declaration, Semantics
+from harness.targets.async_side import AsyncSideQueue
 from harness.targets.base import Adapter, Capabilities, EventEmitter, LibraryCode
 
 __all__ = ["CulsansQueue", "CulsansTarget"]
@@ -19,36 +20,19 @@ _WHERE = "culsans/_queues/_protocols.py"
 _SHUTDOWN_DOC = f"{_WHERE}, BaseQueue.shutdown docstring"
 
 
-class CulsansQueue:
+class CulsansQueue(AsyncSideQueue):
     """One ``culsans.Queue`` in the harness's queue API (its async side): each method calls
     one culsans method and returns what it returns."""
 
-    __slots__ = ("native", "natives", "side")
+    __slots__ = ()
 
     def __init__(self, max_size: int) -> None:
         import culsans
 
-        self.native = queue = culsans.Queue(max_size)
-        self.side = side = queue.async_q
-        self.natives = ((side, {}), (queue, {"async_put": "put", "async_get": "get"}))
-
-    async def put(self, item: Any) -> Any:
-        return await self.side.put(item)
-
-    def put_nowait(self, item: Any) -> Any:
-        return self.side.put_nowait(item)
-
-    async def get(self) -> Any:
-        return await self.side.get()
-
-    def get_nowait(self) -> Any:
-        return self.side.get_nowait()
+        super().__init__(culsans.Queue(max_size), {"async_put": "put", "async_get": "get"})
 
     def close(self) -> Any:
         return self.side.shutdown()
-
-    def __len__(self) -> int:
-        return self.side.qsize()
 
 
 class CulsansTarget(Adapter):

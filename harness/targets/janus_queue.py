@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.contract import Declaration, Semantics
+from harness.targets.async_side import AsyncSideQueue
 from harness.targets.base import Adapter, Capabilities, EventEmitter, LibraryCode
 
 __all__ = ["JanusQueue", "JanusTarget"]
@@ -19,36 +20,19 @@ _WHERE = "janus/__init__.py"
 _SHUTDOWN_DOC = f"{_WHERE}, Queue.shutdown docstring"
 
 
-class JanusQueue:
+class JanusQueue(AsyncSideQueue):
     """One ``janus.Queue`` in the harness's queue API (its async side): each method calls
     one janus method and returns what it returns."""
 
-    __slots__ = ("native", "natives", "side")
+    __slots__ = ()
 
     def __init__(self, max_size: int) -> None:
         import janus
 
-        self.native = queue = janus.Queue(max_size)
-        self.side = side = queue.async_q
-        self.natives = ((side, {}), (queue, {}))
-
-    async def put(self, item: Any) -> Any:
-        return await self.side.put(item)
-
-    def put_nowait(self, item: Any) -> Any:
-        return self.side.put_nowait(item)
-
-    async def get(self) -> Any:
-        return await self.side.get()
-
-    def get_nowait(self) -> Any:
-        return self.side.get_nowait()
+        super().__init__(janus.Queue(max_size))
 
     def close(self) -> Any:
         return self.native.shutdown()
-
-    def __len__(self) -> int:
-        return self.side.qsize()
 
 
 class JanusTarget(Adapter):
