@@ -373,7 +373,7 @@ def test_findings_without_usable_found_by_records_have_no_found_by_list() -> Non
 
 
 def test_a_long_reproduction_script_is_pointed_to_not_printed() -> None:
-    from harness.report import REPRODUCTION_MAX_LINES, _entry_lines
+    from harness.report.findings import REPRODUCTION_MAX_LINES, _entry_lines
 
     script = "\n".join(f"step_{n}()" for n in range(REPRODUCTION_MAX_LINES + 5))
     entry = {"id": "BUG-100", "title": "t", "severity": "high", "reproduction": script}
