@@ -25,9 +25,12 @@ Rules (docs/gate.md explains them for users):
   load at a set rate (``metrics.offered_cps`` > 0) are compared raw: their throughput is
   set by the schedule, not by the machine. The note says which was used.
 - Every selected scenario also gets a ``status == pass`` check unless disabled; a scenario
-  whose status is ``invalid`` makes the gate exit 3. A ``skipped`` scenario (the target
-  lacks a capability it needs) is a skipped check, and ``invalid`` and ``skipped``
-  attempts are never measured by a threshold.
+  whose status is ``invalid`` makes the gate exit 3. A repeat that failed only a timing
+  bound (:data:`TIMING_INVARIANTS`: a P99 against a fixed limit, which the machine's load
+  moves as much as the target does) breaches the check only when most measured repeats
+  broke it; any other failed invariant, an error or a timeout in one repeat breaches it.
+  A ``skipped`` scenario (the target lacks a capability it needs) is a skipped check, and
+  ``invalid`` and ``skipped`` attempts are never measured by a threshold.
 
 Exit codes: 0 pass, 99 breach, 2 bad input, 3 invalid run.
 """
@@ -56,6 +59,7 @@ __all__ = [
     "INVALID",
     "PASS",
     "SKIP",
+    "TIMING_INVARIANTS",
     "Check",
     "GateOutcome",
     "check_comparable",
@@ -71,6 +75,11 @@ __all__ = [
 
 PASS, BREACH, SKIP, INVALID = "PASS", "BREACH", "SKIP", "INVALID"
 _FAILED_STATUSES = ("fail", "error", "timeout")
+TIMING_INVARIANTS = frozenset({"latency_bounded", "pipeline_hops_bounded", "speaker_silenced"})
+"""Invariants that hold a duration under a fixed limit (high_load's P99 <= 50 ms). One
+repeat of three over the limit while the others are under it is the machine (a neighbour
+that took the CPU for a while), the same noise the relative checks test repeats against;
+a target that breaks the bound breaks it in most repeats."""
 _UNMEASURED_STATUSES = ("invalid", "skipped")  # their numbers do not measure the target
 _REFERENCE_KEY = "asyncio_queue_items_per_s"
 DEFAULT_ALPHA = 0.01
@@ -413,12 +422,22 @@ def _status_check(
         verdict = INVALID
         note = "the load generator saturated: the numbers do not measure the target"
     elif any(s in _FAILED_STATUSES for s in statuses):
-        verdict = BREACH
         failed = [
             f"{inv.get('name')}" for s in repeats for inv in s.get("invariants") or []
             if not inv.get("passed", True)
         ]
-        note = "broken: " + ", ".join(dict.fromkeys(failed)) if failed else f"status {shown}"
+        timing = [s for s in repeats if _timing_only(s)]
+        measured = [s for s in repeats if s["status"] not in _UNMEASURED_STATUSES]
+        if timing and len(timing) == sum(s in _FAILED_STATUSES for s in statuses) \
+                and 2 * len(timing) <= len(measured):
+            verdict = PASS
+            names = ", ".join(dict.fromkeys(failed))
+            note = (f"{names} broken in {len(timing)} of {len(measured)} repeats only "
+                    "(a timing bound breaches when most repeats break it)")
+        else:
+            verdict = BREACH
+            note = ("broken: " + ", ".join(dict.fromkeys(failed)) if failed
+                    else f"status {shown}")
     else:
         verdict = PASS
     return Check(
@@ -427,6 +446,15 @@ def _status_check(
         shown_current=shown,
         shown_baseline=", ".join(s["status"] for s in base) if base else "—",
     )
+
+
+def _timing_only(repeat: dict[str, Any]) -> bool:
+    """A failed repeat whose only broken invariants are timing bounds."""
+    if repeat["status"] != "fail":
+        return False
+    failed = [inv.get("name") for inv in repeat.get("invariants") or []
+              if not inv.get("passed", True)]
+    return bool(failed) and all(name in TIMING_INVARIANTS for name in failed)
 
 
 def _threshold_checks(

@@ -111,6 +111,38 @@ def test_failed_scenario_breaches_unless_status_checks_are_off(write_results: Wr
     assert gate(path, path, "--threshold", "lost == 0", "--no-status") == EXIT_OK
 
 
+def _status_row(*repeat_invariants: list[dict[str, Any]]) -> Any:
+    doc = build_results([
+        build_scenario("high_load", repeat_index=i, status="fail" if any(
+            not inv["passed"] for inv in invariants) else "pass", invariants=invariants)
+        for i, invariants in enumerate(repeat_invariants)])
+    (row,) = evaluate(doc, doc, []).checks
+    return row
+
+
+SLOW = {"name": "latency_bounded", "passed": False, "detail": "P99 63.1 ms > 50 ms"}
+FAST = {"name": "latency_bounded", "passed": True, "detail": "P99 9.2 ms <= 50 ms"}
+LOST = {"name": "none_lost", "passed": False, "detail": "3 lost"}
+KEPT = {"name": "none_lost", "passed": True, "detail": "none lost"}
+
+
+def test_a_timing_bound_broken_in_one_repeat_of_three_is_the_machine_not_a_breach() -> None:
+    row = _status_row([KEPT, SLOW], [KEPT, FAST], [KEPT, FAST])
+    assert row.verdict == PASS
+    assert "latency_bounded broken in 1 of 3 repeats only" in row.note
+
+
+def test_a_timing_bound_broken_in_most_repeats_breaches() -> None:
+    row = _status_row([KEPT, SLOW], [KEPT, SLOW], [KEPT, FAST])
+    assert (row.verdict, row.note) == (BREACH, "broken: latency_bounded")
+
+
+def test_a_correctness_invariant_broken_in_one_repeat_breaches_beside_a_timing_bound() -> None:
+    assert _status_row([LOST, FAST], [KEPT, FAST], [KEPT, FAST]).verdict == BREACH
+    row = _status_row([KEPT, SLOW], [LOST, FAST], [KEPT, FAST])
+    assert (row.verdict, row.note) == (BREACH, "broken: latency_bounded, none_lost")
+
+
 def test_unknown_scenario_is_bad_input(write_results: WriteResults) -> None:
     path = write_results("latest.json", build_results())
     assert gate(path, path, "--scenario", "nope") == EXIT_USAGE
