@@ -16,8 +16,9 @@ with the thresholds, ``alpha`` and ``min_repeats`` of ``[tool.stageflow-stress]`
   what the whole CI run catches.
 - Two kinds are sized on this machine so that they mean the same everywhere: the **2x
   P99** kind delays 2 % of gets by the clean P99 of the ``baseline`` scenario in ``C0``.
-  The **20 % capacity drop** adds to every put the work that makes an item cost 25 % more,
-  found by measuring (:func:`_size_capacity_drop`); a method wrapper itself costs a fifth
+  The **20 % capacity drop** adds to every put the work that takes the capacity
+  scenario's ``capacity.queue_ratio`` to x0.8, found by measuring it
+  (:func:`_size_capacity_drop`); a method wrapper itself costs a fifth
   of an item on a queue as fast as ours, so this kind is compared with a baseline run that
   carries the same wrapper doing nothing (``put+1ns``): the difference between the two is
   the added work alone.
@@ -80,7 +81,7 @@ KINDS: tuple[PowerKind, ...] = (
     PowerKind("read:copy", "StreamingBuffer.read copies the whole ring (cost grows with depth)",
               "read:copy"),
     PowerKind("p99x2", "2x P99 latency: 2 % of gets delayed by the clean P99", None),
-    PowerKind("capacity-20%", "20 % capacity drop: every item costs 25 % more", None,
+    PowerKind("capacity-20%", "20 % capacity drop: capacity.queue_ratio x0.8", None,
               baseline_inject=NULL_WRAPPER),
 )
 
@@ -136,40 +137,35 @@ def _queue_ratio(doc: dict[str, Any]) -> float:
 
 
 def _size_capacity_drop(recorder: _Recorder, say: Callable[[str], None]) -> tuple[str, str]:
-    """The work per put that makes an item cost 25 % more (capacity x0.8), found by
-    measuring as ``bench`` does: the target's queue with the null wrapper and with a
-    candidate, pumped interleaved round by round in one process (paired ratios, so load
-    that changes between runs does not enter), three candidates; the cost grows linearly
-    with the work, so the slope fitted through the steps (least squares through the
-    origin) gives the next candidate and the answer."""
-    import asyncio
-
-    from harness.bench import BenchConfig, _interleave, _paired_ratio, _queue_contender
-    from harness.inject import inject as wrap
-
+    """The work per put that takes ``capacity.queue_ratio`` to x0.8, found with the metric
+    the gate checks: the capacity scenario, run with the null wrapper before and after each
+    candidate (the candidate's ratio over the mean of the two nulls, so a drift of the
+    machine's speed falls on both sides). 1 / ratio grows linearly with the work per item,
+    so the slope fitted through the steps (least squares through the origin) of
+    ``null / candidate - 1`` gives the next candidate and the answer (0.25: x0.8)."""
     extra = 250.0
     points: list[tuple[float, float]] = []
-    config = BenchConfig(rounds=9, warmup_rounds=1, target_ms=30.0)
-    with asyncio.Runner() as runner:
-        for step in range(SIZING_STEPS):
-            candidate = f"put+{1 + round(extra)}ns"
-            say(f"sizing capacity-20% ({step + 1}/{SIZING_STEPS}): {candidate}")
-            null = wrap(recorder.target, NULL_WRAPPER)
-            slowed = wrap(recorder.target, candidate)
-            pair = [_queue_contender(runner, key, "sizing", key,
-                                     lambda t=t: t.make_queue(100))
-                    for key, t in (("null", null), ("candidate", slowed))]
-            _interleave(pair, config)
-            points.append((extra, _paired_ratio(pair[0], pair[1]) - 1.0))
-            slope = sum(x * y for x, y in points) / sum(x * x for x, _ in points)
-            if slope > 0:
-                extra = min(4 * extra, max(extra / 4, 0.25 / slope))
-            else:  # noise hid the work: try more
-                extra *= 2
+    null_before = _queue_ratio(recorder.run(NULL_WRAPPER, specs=[recorder.capacity_spec],
+                                            repeat=1))
+    for step in range(SIZING_STEPS):
+        candidate = f"put+{1 + round(extra)}ns"
+        say(f"sizing capacity-20% ({step + 1}/{SIZING_STEPS}): {candidate}")
+        slowed = _queue_ratio(recorder.run(candidate, specs=[recorder.capacity_spec],
+                                           repeat=1))
+        null_after = _queue_ratio(recorder.run(NULL_WRAPPER, specs=[recorder.capacity_spec],
+                                               repeat=1))
+        points.append((extra, (null_before + null_after) / 2 / slowed - 1.0))
+        null_before = null_after
+        slope = sum(x * y for x, y in points) / sum(x * x for x, _ in points)
+        if slope > 0:
+            extra = min(4 * extra, max(extra / 4, 0.25 / slope))
+        else:  # noise hid the work: try more
+            extra *= 2
     expression = f"put+{1 + round(extra)}ns"
-    shown = ", ".join(f"+{round(x)}ns: {y:+.0%}" for x, y in points)
-    return expression, (f"measured against {NULL_WRAPPER}, pumps interleaved in one process "
-                        f"({shown}; fitted: {expression} is +25 % per item)")
+    shown = ", ".join(f"+{round(x)}ns: x{1 / (1 + y):.2f}" for x, y in points)
+    return expression, (f"capacity.queue_ratio against {NULL_WRAPPER}, each candidate between "
+                        f"two null runs of the capacity scenario ({shown}; fitted: "
+                        f"{expression} is x0.80)")
 
 
 def _sized(kind: PowerKind, clean: dict[str, Any], recorder: _Recorder,

@@ -96,3 +96,21 @@ def test_bad_requests_are_refused() -> None:
     with pytest.raises(HarnessError, match="needs relative thresholds"):
         power.run_power(runs=1, thresholds=[parse_threshold("lost == 0")], alpha=0.01,
                         min_repeats=3)
+
+
+class SizingRecorder(FakeRecorder):
+    """capacity.queue_ratio of a queue whose item costs 800 ns, plus the injected work."""
+
+    def run(self, inject: str | None = None, *, specs: Any = None,
+            repeat: int | None = None) -> dict[str, Any]:
+        assert specs == [self.capacity_spec] and repeat == 1  # the gate's own metric
+        work = float(inject.removeprefix("put+").removesuffix("ns"))
+        return _doc(10_000, ratio=1.2 * 800 / (800 + work))
+
+
+def test_the_capacity_drop_is_sized_on_the_metric_the_gate_checks() -> None:
+    expression, how = power._sized(power.KINDS[4], _doc(10_000),
+                                   SizingRecorder("x", quick=True, repeat=3), print)
+    # 200 ns more on an 800 ns item (+1 ns of the null wrapper): queue_ratio x0.8
+    assert expression == "put+201ns"
+    assert "fitted: put+201ns is x0.80" in how
