@@ -2,7 +2,8 @@
 regression, measured on this machine (``stageflow-stress bench --gate-power``).
 
 The procedure mirrors CI: each *run* is what ``.ci/run`` records (the gate scenarios, quick
-parameters, ``repeat`` repeats, seed 1), and each *gate* is :func:`harness.gate.evaluate`
+parameters, ``repeat`` repeats, seed 1), in a process of its own as CI's run and the
+committed baseline are, and each *gate* is :func:`harness.gate.evaluate`
 with the thresholds, ``alpha`` and ``min_repeats`` of ``[tool.stageflow-stress]``.
 
 - A clean run ``C0`` first, then for ``i = 1..runs``: a clean run ``Ci`` gated against
@@ -86,8 +87,15 @@ KINDS: tuple[PowerKind, ...] = (
 )
 
 
+_MAIN = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
+RUN_TIMEOUT_S = 600.0
+"""A recorded run that takes longer than this is stuck: the measurement stops with an error."""
+
+
 class _Recorder:
-    """Runs the gate scenarios in this process and returns results documents."""
+    """Records runs as CI does: each one a ``stageflow-stress run`` in a process of its own
+    (its memory layout, hash seed and warm-up its own, as CI's run and the committed
+    baseline's are), with ``--no-ledger``; returns its results document."""
 
     def __init__(self, target_spec: str, *, quick: bool, repeat: int) -> None:
         import scenarios  # noqa: F401  (registers the built-in scenarios)
@@ -96,8 +104,8 @@ class _Recorder:
         from scenarios.registry import get_scenario, suite_members
 
         import_scenario_modules(configured_scenario_modules())
+        load_target(target_spec)  # bad input is refused here, not in a child
         self.target_spec = target_spec
-        self.target = load_target(target_spec)
         self.quick = quick
         self.repeat = repeat
         self.specs = [*suite_members(GATE_SCENARIOS[0]), get_scenario(GATE_SCENARIOS[1])]
@@ -106,26 +114,33 @@ class _Recorder:
 
     def run(self, inject: str | None = None, *, specs: Sequence[Any] | None = None,
             repeat: int | None = None) -> dict[str, Any]:
-        from harness.inject import inject as wrap
-        from harness.metrics import reference_queue_throughput
-        from harness.runner import Runner, build_run_document
+        import subprocess
+        import sys
+        import tempfile
+        from pathlib import Path
 
-        target = self.target if inject is None else wrap(self.target, inject)
-        chosen = list(specs or self.specs)
-        times = repeat or self.repeat
-        reference = reference_queue_throughput()
-        runner = Runner(target=target, target_spec=self.target_spec, quick=self.quick,
-                        seed=SEED, repeat=times, inject=inject)
-        entries = runner.run(chosen)
-        names = ("--suite transform007 capacity" if specs is None
-                 else " ".join(spec.name for spec in chosen))
-        command = (f"stageflow-stress run {names}{' --quick' if self.quick else ''} "
-                   f"--seed {SEED} --repeat {times}"
-                   + (f" --inject '{inject}'" if inject else ""))
-        return build_run_document(
-            command=command, target=target, seed=SEED, suite=GATE_SCENARIOS[0],
-            quick=self.quick, repeat=times, reference_cps=reference, entries=entries,
-            extra={"inject": inject} if inject else None)
+        import orjson
+
+        names = (["--suite", GATE_SCENARIOS[0], GATE_SCENARIOS[1]] if specs is None
+                 else [spec.name for spec in specs])
+        args = ["run", *names, "--target", self.target_spec, "--seed", str(SEED),
+                "--repeat", str(repeat or self.repeat), "--no-ledger", "--no-live",
+                *(["--quick"] if self.quick else []),
+                *(["--inject", inject] if inject else [])]
+        with tempfile.TemporaryDirectory(prefix="gate-power-") as tmp:
+            try:
+                done = subprocess.run([sys.executable, "-c", _MAIN, *args, "--results-dir",
+                                       tmp], capture_output=True, text=True,
+                                      timeout=RUN_TIMEOUT_S, check=False)
+            except subprocess.TimeoutExpired as exc:
+                raise HarnessError(f"gate power: stageflow-stress {' '.join(args)} took over "
+                                   f"{RUN_TIMEOUT_S:g} s") from exc
+            latest = Path(tmp) / "latest.json"
+            if not latest.exists():
+                said = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                raise HarnessError(f"gate power: stageflow-stress {' '.join(args)} wrote no "
+                                   f"results (exit {done.returncode}): {said}")
+            return orjson.loads(latest.read_bytes())
 
 
 def _queue_ratio(doc: dict[str, Any]) -> float:
