@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.contract import Declaration, Semantics
 from harness.targets.base import Adapter, Capabilities, EventEmitter, LibraryCode
+from harness.targets.channel_side import ChannelQueue
 
 __all__ = ["AiochannelQueue", "AiochannelTarget"]
 
@@ -17,41 +18,15 @@ _README = "aiochannel README (PyPI description), Usage"
 _WHERE = "aiochannel/channel.py"
 
 
-class AiochannelQueue:
-    """One ``aiochannel.Channel`` in the harness's queue API: each method calls the
-    channel's own and returns what it returns."""
+class AiochannelQueue(ChannelQueue):
+    """One ``aiochannel.Channel`` in the harness's queue API (the names are the channel's)."""
 
-    __slots__ = ("native", "natives")
+    __slots__ = ()
 
     def __init__(self, max_size: int) -> None:
         from aiochannel import Channel
 
-        self.native = channel = Channel(max_size)
-        self.natives = ((channel, {}),)
-
-    async def put(self, item: Any) -> Any:
-        return await self.native.put(item)
-
-    def put_nowait(self, item: Any) -> Any:
-        return self.native.put_nowait(item)
-
-    async def get(self) -> Any:
-        return await self.native.get()
-
-    def get_nowait(self) -> Any:
-        return self.native.get_nowait()
-
-    def close(self) -> Any:
-        return self.native.close()
-
-    def __len__(self) -> int:
-        return self.native.qsize()
-
-    def __aiter__(self) -> Any:
-        return self
-
-    async def __anext__(self) -> Any:
-        return await self.native.__anext__()
+        super().__init__(Channel(max_size))
 
 
 class AiochannelTarget(Adapter):

@@ -22,6 +22,7 @@ from typing import Any
 
 from harness.contract import Declaration, Semantics
 from harness.targets.base import Adapter, Capabilities, EventEmitter, LibraryCode
+from harness.targets.channel_side import ChannelQueue
 
 __all__ = ["CHANNEL_FILE", "LivekitQueue", "LivekitTarget", "load_channel_module"]
 
@@ -54,16 +55,14 @@ def load_channel_module() -> ModuleType:
     return module
 
 
-class LivekitQueue:
-    """One ``Chan`` in the harness's queue API: each method calls one of the channel's and
-    returns what it returns."""
+class LivekitQueue(ChannelQueue):
+    """One ``Chan`` in the harness's queue API: put and get are its send and recv."""
 
-    __slots__ = ("native", "natives")
+    __slots__ = ()
 
     def __init__(self, max_size: int, module: ModuleType) -> None:
-        self.native = chan = module.Chan(max_size)
-        self.natives = ((chan, {"send": "put", "send_nowait": "put_nowait", "recv": "get",
-                                "recv_nowait": "get_nowait"}),)
+        super().__init__(module.Chan(max_size), {"send": "put", "send_nowait": "put_nowait",
+                                                 "recv": "get", "recv_nowait": "get_nowait"})
 
     async def put(self, item: Any) -> Any:
         return await self.native.send(item)
@@ -76,18 +75,6 @@ class LivekitQueue:
 
     def get_nowait(self) -> Any:
         return self.native.recv_nowait()
-
-    def close(self) -> Any:
-        return self.native.close()
-
-    def __len__(self) -> int:
-        return self.native.qsize()
-
-    def __aiter__(self) -> Any:
-        return self
-
-    async def __anext__(self) -> Any:
-        return await self.native.__anext__()
 
 
 class LivekitTarget(Adapter):
