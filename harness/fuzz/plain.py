@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.fuzz.runtime import HANG_S
 
-__all__ = ["PlainScript", "minimise", "render_plain"]
+__all__ = ["PlainScript", "minimise", "render_plain", "spell"]
 
 _PATTERN_RE = re.compile(r"pattern\((\d+), (\d+)\)")
 _COUNT_RE = re.compile(r"count\((events(?:\[mark:\])?), '([\w.]+)'\)")
@@ -34,26 +34,101 @@ class _Unsupported(Exception):
 
 class PlainScript:
     """A plain script: a header, the body of ``async def main()`` as statements (each a
-    list of lines), and the final assertion (also statements)."""
+    list of lines), and the final assertion (also statements).
+
+    A script for a library target (``library``, the adapter's
+    :class:`~harness.targets.base.LibraryCode`) is written in the library's own API:
+    :meth:`code` spells every step with it, under ``library_header`` and with
+    ``library_final`` (the library's exception classes). The same steps in Stageflow's API
+    (:meth:`reference_code`) are what the reference library runs: the library script is
+    verified by failing on the library, the reference script by passing on the reference.
+    """
 
     def __init__(self, header: list[str], steps: list[list[str]], final: list[list[str]],
-                 uses_events: bool, emitter: list[str]) -> None:
+                 uses_events: bool, emitter: list[str], *, library: Any = None,
+                 library_header: list[str] | None = None,
+                 library_final: list[list[str]] | None = None) -> None:
         self.header = header
         self.steps = steps
         self.final = final
         self.uses_events = uses_events
         self.emitter = emitter
+        self.library = library
+        self.library_header = library_header or []
+        self.library_final = library_final or []
+
+    def reference_code(self, steps: list[list[str]] | None = None) -> str:
+        """The steps in Stageflow's API (``sf``, the module named on the command line); a
+        library's synchronous ``close()`` is awaited where the reference's is a coroutine."""
+        steps = steps if steps is not None else self.steps
+        if self.library is None:
+            return self._text(self.header, steps, self.final)
+        return self._text(self.header, *(
+            [[_AWAIT_CLOSE_RE.sub(_CLOSE_EITHER, line) for line in step] for step in part]
+            for part in (steps, self.final)))
 
     def code(self, steps: list[list[str]] | None = None) -> str:
-        body = [line for step in (steps if steps is not None else self.steps) for line in step]
-        body += [line for step in self.final for line in step]
-        text = "\n".join([*self.header, "", "", "async def main():",
+        """The script: in the library's API for a library target, else Stageflow's."""
+        steps = steps if steps is not None else self.steps
+        if self.library is None:
+            return self._text(self.header, steps, self.final)
+        return self._text(self.library_header,
+                          [[_spell(line, self.library) for line in step] for step in steps],
+                          [[_spell(line, self.library) for line in step]
+                           for step in self.library_final])
+
+    def codes(self, steps: list[list[str]] | None = None) -> tuple[str, ...]:
+        """``(code,)``, or ``(code, reference_code)`` for a library target."""
+        if self.library is None:
+            return (self.code(steps),)
+        return (self.code(steps), self.reference_code(steps))
+
+    @staticmethod
+    def _text(header: list[str], steps: list[list[str]], final: list[list[str]]) -> str:
+        body = [line for step in steps for line in step]
+        body += [line for step in final for line in step]
+        text = "\n".join([*header, "", "", "async def main():",
                           *("    " + line for line in body), "", "",
                           "asyncio.run(main())", ""])
         return _prune_imports(text)
 
     def lines(self) -> int:
         return self.code().count("\n")
+
+
+_AWAIT_CLOSE_RE = re.compile(r"(?<!await )\bq\.close\(\)")
+_CLOSE_EITHER = "((await q.close()) if asyncio.iscoroutinefunction(q.close) else q.close())"
+_CALL_RE = re.compile(r"\bq\.(put|put_nowait|get|get_nowait|close|__anext__)\(([^()]*)\)")
+_MAKE_RE = re.compile(r"sf\.ChunkQueue\((\d+)[^()]*\)")
+
+
+def _bare(template: str) -> str:
+    """A library call template as an expression (its ``await`` is the caller's)."""
+    return template.removeprefix("await ")
+
+
+def spell(line: str, library: Any) -> str:
+    """One line of a plain script in a library's own API (``library``: a
+    :class:`~harness.targets.base.LibraryCode`): the queue is made and called as the
+    adapter forwards each method.
+
+    :raises KeyError: the line calls a method the library has no spelling for.
+    """
+    return _spell(line, library)
+
+
+def _spell(line: str, library: Any) -> str:
+    calls = library.calls
+    match = re.fullmatch(r"q = " + _MAKE_RE.pattern, line)
+    if match:
+        return library.make.format(max_size=match[1])
+
+    def call(m: re.Match[str]) -> str:
+        name = {"__anext__": "anext"}.get(m[1], m[1])
+        return _bare(calls[name]).format(item=m[2])
+
+    line = _CALL_RE.sub(call, line)
+    return re.sub(r"\blen\(q\)", lambda _m: _bare(calls["len"]), line)
 
 
 def _prune_imports(text: str) -> str:
@@ -94,17 +169,50 @@ _WORDS = {"raised:stop": "StopAsyncIteration", "raised:closed": "a closed-queue 
           "cancelled": "cancelled"}
 
 
-def _words(labels: list[str]) -> str:
+_KINDS = {"raised:closed": "closed", "raised:full": "full", "raised:empty": "empty"}
+
+
+class _Errors:
+    """How the final assertion names errors: by class name (a module with Stageflow's API),
+    or by the library's own exception classes (``LibraryCode.errors``)."""
+
+    def __init__(self, library: Any = None, declared: str = "", *,
+                 catch: bool = False) -> None:
+        self.catch = catch
+        """Also write a final call whose allowed outcomes mix values and errors (the pair of
+        scripts of a library target: its own and the reference's)."""
+        self.tests = dict(_ERROR_TESTS)
+        self.words = dict(_WORDS)
+        self.declared = declared
+        errors = dict(getattr(library, "errors", None) or {})
+        for label, kind in _KINDS.items():
+            if kind in errors:
+                self.tests[label] = f"isinstance(exc, {errors[kind]})"
+                self.words[label] = errors[kind].strip("()").replace(", ", " or ")
+        if "end" in errors and "closed" not in errors:
+            self.tests["raised:closed"] = f"isinstance(exc, {errors['end']})"
+
+    def expected(self, labels: list[str]) -> str:
+        """What was expected, in words, with the target's declaration quoted when known."""
+        return _words(labels, self.words) + (f" ({self.declared})" if self.declared else "")
+
+
+_NAMES = _Errors()
+
+
+def _words(labels: list[str], words: dict[str, str] | None = None) -> str:
+    words = _WORDS if words is None else words
     out = []
     for label in labels:
         if label.startswith("ok:"):
             out.append(f"returns {label[3:]}")
         else:
-            out.append(_WORDS.get(label, label))
+            out.append(words.get(label, label))
     return " or ".join(out)
 
 
-def _task_final(task: str, allowed: list[str], what: str) -> list[list[str]]:
+def _task_final(task: str, allowed: list[str], what: str,
+                errors: _Errors = _NAMES) -> list[list[str]]:
     """The final check of a task's outcome."""
     wait = [f"await asyncio.wait({{{task}}}, timeout={HANG_S})"]
     if allowed and "pending" not in allowed and all(
@@ -115,22 +223,24 @@ def _task_final(task: str, allowed: list[str], what: str) -> list[list[str]]:
                 if label.startswith("ok:chunk("):
                     raise _Unsupported(label)
                 tests.append(f"(exc is None and {task}.result() == {_literal(label)!r})")
-            elif label in _ERROR_TESTS:
-                tests.append(f"({_ERROR_TESTS[label]})")
+            elif label in errors.tests:
+                tests.append(f"({errors.tests[label]})")
             else:
                 raise _Unsupported(label)
         return [wait,
                 [f"assert {task}.done(), '{what}: still waiting after {HANG_S} s; expected: "
-                 f"{_words(allowed)}'"],
+                 f"{errors.expected(allowed)}'"],
                 [f"exc = None if {task}.cancelled() else {task}.exception()"],
                 [f"got = repr(exc) if exc or {task}.cancelled() else repr({task}.result())"],
-                [f"assert {' or '.join(tests)}, f'{what}: expected {_words(allowed)}, "
+                [f"assert {' or '.join(tests)}, f'{what}: expected {errors.expected(allowed)}, "
                  "observed {got}'"]]
     raise _Unsupported(f"task outcome {allowed}")
 
 
-def _value_final(expr: str, allowed: list[str], what: str) -> list[list[str]]:
-    """The final check of a call's return value."""
+def _value_final(expr: str, allowed: list[str], what: str, seen: str = "",
+                 errors: _Errors = _NAMES) -> list[list[str]]:
+    """The final check of a call's return value (``seen``: what the target did; a call
+    that raised is caught, so the assertion says what it raised)."""
     if all(a.startswith("bytes:") for a in allowed):
         sizes = sorted({int(a.split(":")[1]) for a in allowed})
         return [[f"data = {expr}"],
@@ -145,14 +255,26 @@ def _value_final(expr: str, allowed: list[str], what: str) -> list[list[str]]:
         values = [_literal(a) for a in allowed]
         want = values[0] if len(values) == 1 else None
         test = f"got == {want!r}" if len(values) == 1 else f"got in {values!r}"
-        return [[f"got = {expr}"],
-                [f"assert {test}, f'{what}: expected {_words(allowed)}, observed {{got!r}}'"]]
+        call = [f"got = {expr}"]
+        if seen.startswith("raised:"):
+            call = ["try:", f"    got = {expr}", "except Exception as exc:", "    got = exc"]
+        return [call, [f"assert {test}, f'{what}: expected {errors.expected(allowed)}, "
+                       "observed {got!r}'"]]
+    if all(a.startswith("ok:") or a in errors.tests for a in allowed) and \
+            any(a in errors.tests for a in allowed) and errors.catch:
+        tests = [f"({errors.tests[a]})" if a in errors.tests else
+                 f"(exc is None and got == {_literal(a)!r})" for a in allowed]
+        return [["try:", f"    got, exc = {expr}, None", "except Exception as error:",
+                 "    got, exc = error, error"],
+                [f"assert {' or '.join(tests)}, f'{what}: expected "
+                 f"{errors.expected(allowed)}, observed {{got!r}}'"]]
     raise _Unsupported(f"value {allowed}")
 
 
 class _Renderer:
-    def __init__(self, level_expr: str) -> None:
+    def __init__(self, level_expr: str, errors: _Errors = _NAMES) -> None:
         self.level_expr = level_expr
+        self.errors = errors
         self.tasks: dict[str, str] = {}
 
     def level(self, expr: str) -> str:
@@ -187,7 +309,7 @@ class _Renderer:
     def final(self, expr: str, allowed: list[str], seen: str, what: str) -> list[list[str]]:
         if expr.startswith("await status("):
             task = expr[len("await status("):].split(",")[0].rstrip(")")
-            return _task_final(task, allowed, what)
+            return _task_final(task, allowed, what, self.errors)
         if expr == "f'len:{len(q)}'":
             want = [a[4:] for a in allowed]
             if len(want) != 1:
@@ -261,11 +383,11 @@ class _Renderer:
             inner = expr[len("construct(lambda: "):-1]
             if inner.startswith("chunk.append("):
                 inner = inner[len("chunk.append("):-1]
-            return _value_final(inner, allowed, what)
+            return _value_final(inner, allowed, what, seen, self.errors)
         call = _call_of(expr)
         if call is not None and (not expr.startswith("accepted(") or
                                  allowed == ["raised:refused"]):
-            return _value_final(call, allowed, what)
+            return _value_final(call, allowed, what, seen, self.errors)
         raise _Unsupported(expr)
 
 
@@ -294,24 +416,37 @@ def _parse_check(line: str) -> tuple[str, list[str], str]:
 def render_plain(
     *, title: str, preamble: list[str], lines: list[str], module: str, target_name: str,
     target_version: str, command: str, level_expr: str = "buf.stats['bytes_buffered']",
-    what: str = "",
+    what: str = "", library: Any = None, declared: str = "",
 ) -> PlainScript | None:
-    """The plain script for a violation, or None when a step cannot be written plainly."""
+    """The plain script for a violation, or None when a step cannot be written plainly.
+
+    With ``library`` (a built-in adapter's :class:`~harness.targets.base.LibraryCode`) the
+    script is written in that library's API, its assertion names the library's exceptions
+    and quotes ``declared`` (where the library states the clause, and its words); the same
+    steps in Stageflow's API are kept as the reference script (:class:`PlainScript`).
+    """
     try:
         return _render(title, preamble, lines, module, target_name, target_version, command,
-                       level_expr, what or title)
+                       level_expr, what or title, library, declared)
     except (_Unsupported, SyntaxError, ValueError, IndexError, KeyError):
         return None
 
 
+def _clean(text: str, limit: int) -> str:
+    """Text that fits in a single-quoted f-string."""
+    return text.replace("'", "\u2019").replace("{", "(").replace("}", ")").replace(
+        "\\", "/")[:limit]
+
+
 def _render(title: str, preamble: list[str], lines: list[str], module: str,
             target_name: str, target_version: str, command: str, level_expr: str,
-            what: str) -> PlainScript:
+            what: str, library: Any = None, declared: str = "") -> PlainScript:
     checks = [i for i, line in enumerate(lines) if line.startswith("check(")]
     if not checks:
         raise _Unsupported("no check")
     last = checks[-1]
-    renderer = _Renderer(level_expr)
+    catch = library is not None
+    renderer = _Renderer(level_expr, _Errors(catch=True) if catch else _NAMES)
     what = what.replace("'", "").replace("{", "(").replace("}", ")")[:90]
     steps: list[list[str]] = []
     emitter: list[str] = []
@@ -335,10 +470,18 @@ def _render(title: str, preamble: list[str], lines: list[str], module: str,
             ast.parse(line)
             steps.append([_inline_patterns(line)])
     expr, allowed, seen = _parse_check(lines[last])
+    if catch and len(allowed) > 1 and "raised:refused" in allowed:
+        # the reference (ours) refuses a None item whatever the queue's state, so a script
+        # it passes by refusing shows nothing: the pair judges the other outcomes only
+        allowed = [label for label in allowed if label != "raised:refused"]
     final = renderer.final(expr, allowed, seen, what)
+    library_final = _Renderer(level_expr, _Errors(library, _clean(declared, 160), catch=True)) \
+        .final(expr, allowed, seen, what) if catch else []
     steps = _collapse(steps, final)
     text = "\n".join(line for step in [*steps, *final] for line in step)
     uses_events = "events" in text
+    if catch and (uses_events or any("raise RuntimeError" in line for line in emitter)):
+        raise _Unsupported("a library without events")
     if "LogCount" in "\n".join(emitter) and "logged" in text:
         raise _Unsupported("log counting")
     raising = any("raise RuntimeError" in line for line in emitter)
@@ -366,8 +509,20 @@ def _render(title: str, preamble: list[str], lines: list[str], module: str,
         "",
         f"sf = importlib.import_module(sys.argv[1] if len(sys.argv) > 1 else {module!r})",
     ]
-    script = PlainScript(header, steps, final, uses_events, emitter)
-    compile(script.code(), "repro.py", "exec")  # a SyntaxError: keep the full script
+    library_header: list[str] = []
+    if library is not None:
+        library_header = [
+            f'"""{title}', "", f"{target_name} {target_version}; found by `{command}`.",
+            *([f"Declared: {declared}", ""] if declared else []),
+            "python repro.py: AssertionError while the defect is there.", '"""',
+            "import asyncio", "import contextlib", *library.imports.splitlines()]
+    script = PlainScript(header, steps, final, uses_events, emitter, library=library,
+                         library_header=library_header, library_final=library_final)
+    code = script.code()
+    if library is not None and re.search(r"\bsf\.|\bemit\b", code):
+        raise _Unsupported("a name of Stageflow's API left in a library script")
+    compile(code, "repro.py", "exec")  # a SyntaxError: keep the full script
+    compile(script.reference_code(), "repro.py", "exec")
     return script
 
 
@@ -407,10 +562,11 @@ def _collapse(steps: list[list[str]], final: list[list[str]]) -> list[list[str]]
     return out
 
 
-def minimise(script: PlainScript, fails: Callable[[str], bool], *, budget: int = 30) -> int:
+def minimise(script: PlainScript, fails: Callable[..., bool], *, budget: int = 30) -> int:
     """Drop the steps the failure does not need (delta debugging by single steps, from the
     last to the first, repeated until nothing more can go or ``budget`` runs are spent);
-    ``fails(code)`` runs a candidate on the target. Returns the runs made."""
+    ``fails(*script.codes(steps))`` runs a candidate (``fails(code)``; for a library
+    target ``fails(code, reference_code)``). Returns the runs made."""
     runs = 0
     changed = True
     while changed and runs < budget:
@@ -422,7 +578,7 @@ def minimise(script: PlainScript, fails: Callable[[str], bool], *, budget: int =
                 continue
             candidate = script.steps[:index] + script.steps[index + 1:]
             runs += 1
-            if fails(script.code(candidate)):
+            if fails(*script.codes(candidate)):
                 script.steps = candidate
                 changed = True
     return runs

@@ -207,7 +207,14 @@ class QueueMachine(FuzzMachine):
         self.counter += 1
         name = f"i{self.counter}"
         kind, value = spec
-        if kind == "chunk":
+        has = getattr(self.target, "has", None)
+        if kind == "chunk" and callable(has) and not has("chunk"):
+            # a queue-only library: the harness's chunk record would be ours, not its, and a
+            # reproduction must not import the harness; a plain value stands for the chunk
+            sequence, frames = value
+            obj = f"chunk {sequence}/{frames}"
+            code = repr(obj)
+        elif kind == "chunk":
             sequence, frames = value
             obj = self.target.make_chunk(runtime.pattern(frames * 2, sequence),
                                          sample_rate=16000, channels=1, sequence=sequence)
@@ -672,7 +679,13 @@ class QueueMachine(FuzzMachine):
     def close(self) -> None:
         self.begin()
         op = "close"
-        result = self.queue.close()
+        try:
+            result = self.queue.close()
+        except Exception as exc:  # logged as a step, so a reproduction shows the call
+            self.expect((COMPONENT, "unexpected_error", op), "call_sync(q.close)",
+                        runtime.label_error(exc), {"ok:None"},
+                        "every call either does its job or raises a documented error")
+            raise
         if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
             got = self.run(runtime.run(result, self.hang_s))
             self.log.code("out = q.close()")

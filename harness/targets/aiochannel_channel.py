@@ -75,6 +75,8 @@ class AiochannelTarget(Adapter):
         calls={"put": "await q.put({item})", "put_nowait": "q.put_nowait({item})",
                "get": "await q.get()", "get_nowait": "q.get_nowait()", "close": "q.close()",
                "len": "q.qsize()", "anext": "await q.__anext__()"},
+        errors={"closed": "ChannelClosed", "end": "ChannelClosed", "full": "ChannelFull",
+                "empty": "ChannelEmpty"},
     )
 
     def __init__(self) -> None:

@@ -126,6 +126,10 @@ class AnyioTarget(Adapter):
                "get": "await receive.receive()", "get_nowait": "receive.receive_nowait()",
                "close": "send.close()", "len": "receive.statistics().current_buffer_used",
                "anext": "await receive.__anext__()"},
+        errors={"closed": "(anyio.ClosedResourceError, anyio.BrokenResourceError, "
+                          "anyio.EndOfStream)",
+                "end": "anyio.EndOfStream", "full": "anyio.WouldBlock",
+                "empty": "anyio.WouldBlock"},
     )
 
     def __init__(self) -> None:

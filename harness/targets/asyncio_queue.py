@@ -109,6 +109,9 @@ class AsyncioTarget(Adapter):
         calls={"put": "await q.put({item})", "put_nowait": "q.put_nowait({item})",
                "get": "await q.get()", "get_nowait": "q.get_nowait()", "len": "q.qsize()",
                **({"close": "q.shutdown()"} if HAS_SHUTDOWN else {})},
+        errors={"full": "asyncio.QueueFull", "empty": "asyncio.QueueEmpty",
+                **({"closed": "asyncio.QueueShutDown", "end": "asyncio.QueueShutDown"}
+                   if HAS_SHUTDOWN else {})},
     )
 
     def make_queue(self, max_size: int = 100, *, overflow: str = "block",

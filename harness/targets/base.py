@@ -135,14 +135,19 @@ class LibraryCode:
     """How a built-in adapter's queue is spelled in the library's own API, for reproduction
     scripts a maintainer pastes (no harness import in them).
 
-    ``imports`` binds the names the templates use; ``make`` builds a queue named ``q``
-    (``{max_size}`` is filled in); ``calls`` maps each harness queue method to the library
-    expression that the adapter forwards it to (``{item}`` is the argument).
+    ``imports`` binds the names the templates use; ``make`` builds the queue (``{max_size}``
+    is filled in); ``calls`` maps each harness queue method (``put``, ``put_nowait``,
+    ``get``, ``get_nowait``, ``close``, ``len``, ``anext``: those the adapter has) to the
+    library expression that the adapter forwards it to (``{item}`` is the argument; a
+    coroutine call is written with its ``await``); ``errors`` names, for each error kind
+    the adapter declares (``closed``, ``full``, ``empty``, ``end``), the library's exception
+    class or tuple of classes as the imports bind them (the adapter's ``*_errors`` tuples).
     """
 
     imports: str
     make: str
     calls: Mapping[str, str] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -86,6 +86,8 @@ class CulsansTarget(Adapter):
                "put_nowait": "q.async_q.put_nowait({item})",
                "get": "await q.async_q.get()", "get_nowait": "q.async_q.get_nowait()",
                "close": "q.async_q.shutdown()", "len": "q.async_q.qsize()"},
+        errors={"closed": "culsans.QueueShutDown", "end": "culsans.QueueShutDown",
+                "full": "culsans.QueueFull", "empty": "culsans.QueueEmpty"},
     )
 
     def __init__(self) -> None:

@@ -80,6 +80,8 @@ class JanusTarget(Adapter):
                "put_nowait": "q.async_q.put_nowait({item})",
                "get": "await q.async_q.get()", "get_nowait": "q.async_q.get_nowait()",
                "close": "q.shutdown()", "len": "q.async_q.qsize()"},
+        errors={"closed": "janus.AsyncQueueShutDown", "end": "janus.AsyncQueueShutDown",
+                "full": "janus.AsyncQueueFull", "empty": "janus.AsyncQueueEmpty"},
     )
 
     def __init__(self) -> None:

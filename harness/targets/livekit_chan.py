@@ -132,6 +132,8 @@ class LivekitTarget(Adapter):
         calls={"put": "await q.send({item})", "put_nowait": "q.send_nowait({item})",
                "get": "await q.recv()", "get_nowait": "q.recv_nowait()", "close": "q.close()",
                "len": "q.qsize()", "anext": "await q.__anext__()"},
+        errors={"closed": "ChanClosed", "end": "ChanClosed", "full": "ChanFull",
+                "empty": "ChanEmpty"},
     )
 
     def __init__(self) -> None:
