@@ -44,6 +44,7 @@ __all__ = [
     "root_cause",
     "severity",
     "title",
+    "twin_of",
 ]
 
 COMPONENTS = ("ChunkQueue", "StreamingBuffer", "AudioChunk", "BackpressureMonitor",
@@ -536,6 +537,25 @@ ROOT_CAUSES: tuple[RootCause, ...] = (
 )
 """The mistakes known to show in several places. ``"*"`` as component: every component
 (an improvement the target needs once, wherever it applies)."""
+
+
+_TWIN_RE = re.compile(r"(?P<call>\w+?)(?:_nowait|\(timeout\)) \((?P<situation>[^()]+)\)")
+
+
+def twin_of(key: DefectKey) -> DefectKey | None:
+    """The key of the blocking call whose twin ``key`` names, or None.
+
+    A blocking call and its ``_nowait`` and ``(timeout)`` twins are one rule written once
+    (CPython's queues: the blocking call is "try the _nowait one, park, retry"), so the
+    same clause broken by several of them in the same situation is one root cause:
+    ``put_nowait (closed queue)`` and ``put(timeout) (closed queue)`` are filed under
+    ``put (closed queue)``, with each listed as a symptom. The judge folds a twin only when
+    both keys judge the same clause.
+    """
+    match = _TWIN_RE.fullmatch(key.operation)
+    if match is None:
+        return None
+    return DefectKey(key.component, f"{match['call']} ({match['situation']})", key.property)
 
 
 def root_cause(key: DefectKey) -> RootCause | None:

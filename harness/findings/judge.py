@@ -103,6 +103,18 @@ def _as_root_cause(finding: Finding, cause: vocabulary.RootCause) -> Finding:
     return dataclasses.replace(finding, evidence=evidence, fingerprint=fingerprint)
 
 
+def _as_twin(finding: Finding, canonical: vocabulary.DefectKey, clause: str) -> Finding:
+    """A bug shown by a ``_nowait``/``(timeout)`` twin of a blocking call: filed under the
+    blocking call's key (:func:`harness.defects.twin_of`), listed as one of its symptoms."""
+    member = finding.fingerprint
+    evidence = {**finding.evidence,
+                "root_cause": f"{canonical.operation.split(' ')[0]} and its twins break "
+                              f"{clause} ({canonical.operation.partition(' ')[2].strip('()')})",
+                "symptoms": [_symptom(finding)], "member_fingerprints": [member]}
+    fingerprint = key_fingerprint(finding.target["name"], finding.kind, canonical)
+    return dataclasses.replace(finding, evidence=evidence, fingerprint=fingerprint)
+
+
 def judge_findings(
     findings: list[Finding], semantics: Semantics,
 ) -> tuple[list[Finding], list[tuple[Finding, Judgement]]]:
@@ -136,7 +148,14 @@ def judge_findings(
             fingerprint=finding.fingerprint)
         if judgement.verdict == "bug":
             cause = vocabulary.root_cause(key)
-            kept.append(judged if cause is None else _as_root_cause(judged, cause))
+            twin = vocabulary.twin_of(key) if cause is None else None
+            if cause is not None:
+                kept.append(_as_root_cause(judged, cause))
+            elif twin is not None and vocabulary.judge(
+                    twin, semantics, detail=str(finding.actual)).clause == judgement.clause:
+                kept.append(_as_twin(judged, twin, judgement.clause or key.property))
+            else:
+                kept.append(judged)
             continue
         withdrawn.append((judged, judgement))
         if judgement.verdict == "improvement":

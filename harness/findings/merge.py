@@ -22,7 +22,7 @@ from harness.findings.finding import (
     found_by_record,
     key_fingerprint,
 )
-from harness.findings.judge import judge_findings
+from harness.findings.judge import _symptom, judge_findings
 from harness.ledgers import (
     is_generated,
     load_ledgers,
@@ -220,6 +220,10 @@ def _seen_again(entry: dict[str, Any], finding: Finding, run_id: str, now: str) 
     records = _merge_records(_records_of(entry),
                              _stamped(finding.evidence["found_by"], run_id, now))
     entry["evidence"] = {**finding.evidence, "run_id": run_id, "found_by": records}
+    for name in ("symptoms", "member_fingerprints"):  # a root cause keeps every symptom seen
+        merged = [*_listed(finding, name, old), *(old.get(name) or [])]
+        if merged:
+            entry["evidence"][name] = _distinct(merged)
     replaced = _offer_reproduction(entry, finding, old)
     # The words follow the reproduction they describe, unless a person edited them since
     # the harness wrote them; words written before they were tracked (judged by the old
@@ -255,11 +259,24 @@ def _fold(first: Finding, other: Finding) -> Finding:
                                               -f.reproduction.count("\n")))
     evidence = {**best.evidence, "found_by": records}
     for name in ("symptoms", "member_fingerprints"):
-        merged = [*(first.evidence.get(name) or []), *(other.evidence.get(name) or [])]
+        merged = [*_listed(first, name, other), *_listed(other, name, first)]
         if merged:
             evidence[name] = _distinct(merged)
     return dataclasses.replace(first, reproduction=best.reproduction, evidence=evidence,
                                check=first.check, fingerprint=first.fingerprint)
+
+
+def _listed(finding: Finding, name: str, beside: Finding | dict[str, Any]) -> list[Any]:
+    """A finding's ``symptoms`` (or ``member_fingerprints``); a finding filed under its own
+    key lists itself once it meets symptoms of the same root cause (a blocking call beside
+    its ``_nowait`` twin)."""
+    listed = finding.evidence.get(name)
+    if listed:
+        return list(listed)
+    other = beside.evidence if isinstance(beside, Finding) else beside
+    if not other.get("symptoms"):
+        return []
+    return [_symptom(finding)] if name == "symptoms" else [finding.fingerprint]
 
 
 def _distinct(items: list[Any]) -> list[Any]:

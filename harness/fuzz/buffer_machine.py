@@ -93,6 +93,7 @@ class BufferMachine(FuzzMachine):
     """Random add_chunk/read/clear sequences on one buffer, checked against a bytes model."""
 
     component = COMPONENT
+    part = "buffer"
     properties = (*EXPECTED, "emitter_failure_visible", "unexpected_error")
 
     @initialize(data=st.data(), rate=RATES, channels=st.integers(1, 2), max_ms=CAPACITIES_MS,

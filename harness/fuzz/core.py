@@ -80,6 +80,9 @@ class FuzzMachine(RuleBasedStateMachine):
     """
 
     component: ClassVar[str] = ""
+    part: ClassVar[str | None] = None
+    """The target part the machine drives (None: whatever parts the target has); a target
+    without it is skipped before the session shares out its budget."""
     max_steps: ClassVar[int] = 0
     """Steps per example for this machine (0: the session's ``step_count``)."""
     independent_rules: ClassVar[bool] = False

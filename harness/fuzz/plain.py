@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.fuzz.runtime import HANG_S
 
-__all__ = ["PlainScript", "minimise", "render_plain", "spell"]
+__all__ = ["PlainScript", "library_words", "minimise", "render_plain", "spell"]
 
 _PATTERN_RE = re.compile(r"pattern\((\d+), (\d+)\)")
 _COUNT_RE = re.compile(r"count\((events(?:\[mark:\])?), '([\w.]+)'\)")
@@ -122,6 +122,10 @@ def _spell(line: str, library: Any) -> str:
     match = re.fullmatch(r"q = " + _MAKE_RE.pattern, line)
     if match:
         return library.make.format(max_size=match[1])
+    # a queue made inside an expression (the objects machine's constructor calls)
+    line = _EXPR_MAKE_RE.sub(
+        lambda m: library.make.partition(" = ")[2].format(max_size=m[1]), line)
+    line = _METHOD_REF_RE.sub(lambda m: f"call_sync(lambda: q.{m[1]}())", line)
 
     def call(m: re.Match[str]) -> str:
         name = {"__anext__": "anext"}.get(m[1], m[1])
@@ -129,6 +133,10 @@ def _spell(line: str, library: Any) -> str:
 
     line = _CALL_RE.sub(call, line)
     return re.sub(r"\blen\(q\)", lambda _m: _bare(calls["len"]), line)
+
+
+_EXPR_MAKE_RE = re.compile(r"sf\.ChunkQueue\((?:max_size=)?([^,()=]+)(?:, event_emitter=emit)?\)")
+_METHOD_REF_RE = re.compile(r"call_sync\(q\.(\w+)\)")
 
 
 def _prune_imports(text: str) -> str:
@@ -198,6 +206,11 @@ class _Errors:
 
 
 _NAMES = _Errors()
+
+
+def library_words(library: Any) -> dict[str, str]:
+    """Outcome label -> the library's name for it (``raised:closed`` -> ``ChannelClosed``)."""
+    return _Errors(library).words
 
 
 def _words(labels: list[str], words: dict[str, str] | None = None) -> str:

@@ -149,6 +149,7 @@ class QueueMachine(FuzzMachine):
     """Random put/get/close/cancel sequences on one queue, checked against a deque model."""
 
     component = COMPONENT
+    part = "queue"
     properties = (*EXPECTED, "emitter_failure_visible", "unexpected_error")
 
     # -- setup ---------------------------------------------------------------------------

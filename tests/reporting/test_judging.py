@@ -147,6 +147,43 @@ def test_entries_filed_per_symptom_fold_into_the_oldest(
     assert [e["status"] for e in entries(tmp_path)] == ["open", "merged"]
 
 
+CLOSED_RAISE = Semantics([Declaration("queue.closed_put", "raise", "lib docs, put")])
+
+
+def test_a_blocking_call_and_its_nowait_twin_breaking_one_clause_are_one_entry(
+        tmp_path: Path) -> None:
+    """put() and put_nowait() on a closed queue both raise 'full' (one check written once,
+    in the _nowait call): one entry, under put's key, listing both symptoms."""
+    put = fuzz_finding("ChunkQueue", "put (closed queue)", "outcome", "observed raised:full")
+    nowait = fuzz_finding("ChunkQueue", "put_nowait (closed queue)", "outcome",
+                          "observed raised:full")
+    assert defects.twin_of(nowait.defect_key) == put.defect_key  # type: ignore[arg-type]
+    assert defects.twin_of(put.defect_key) is None  # type: ignore[arg-type]
+    merge(tmp_path, nowait, semantics=CLOSED_RAISE)  # the twin alone first: put's key
+    summary = merge(tmp_path, put, run_id="f-2", semantics=CLOSED_RAISE)
+    (entry,) = entries(tmp_path)
+    assert summary.updated == ["BUG-001"]
+    assert entry["fingerprint"] == put.fingerprint
+    assert [s["operation"] for s in entry["evidence"]["symptoms"]] == [
+        "put (closed queue)", "put_nowait (closed queue)"]
+    # in one batch too
+    other = tmp_path / "batch"
+    other.mkdir()
+    merge(other, put, nowait, semantics=CLOSED_RAISE)
+    (entry,) = entries(other)
+    assert {s["operation"] for s in entry["evidence"]["symptoms"]} == {
+        "put (closed queue)", "put_nowait (closed queue)"}
+
+
+def test_twins_are_folded_only_when_they_break_the_same_clause(tmp_path: Path) -> None:
+    """Other situations, other properties or other components stay apart."""
+    merge(tmp_path, fuzz_finding("ChunkQueue", "put_nowait (full queue)", "outcome"),
+          fuzz_finding("ChunkQueue", "put (closed queue)", "outcome"),
+          fuzz_finding("ChunkQueue", "put_nowait (closed queue)", "bounds"),
+          semantics=CLOSED_RAISE)
+    assert len(entries(tmp_path)) == 3
+
+
 # --- scenario-found defects get a short script too ----------------------------------------
 
 @pytest.mark.skipif(importlib.util.find_spec("stageflow") is None,
