@@ -526,7 +526,6 @@ def _render(title: str, preamble: list[str], lines: list[str], module: str,
     if library is not None:
         library_header = [
             f'"""{title}', "", f"{target_name} {target_version}; found by `{command}`.",
-            *([f"Declared: {declared}", ""] if declared else []),
             "python repro.py: AssertionError while the defect is there.", '"""',
             "import asyncio", "import contextlib", *library.imports.splitlines()]
     script = PlainScript(header, steps, final, uses_events, emitter, library=library,

@@ -124,3 +124,12 @@ def test_error_kind_and_library_errors_agree_for_anyio_would_block() -> None:
     target = load_target("anyio")
     assert error_kind(target, anyio.WouldBlock(), call="put") == "full"
     assert target.library.errors["full"] == target.library.errors["empty"] == "anyio.WouldBlock"
+
+
+@pytest.mark.parametrize("name", [installed(n) for n in LIBRARIES])
+def test_a_queue_only_library_lacks_no_capability_of_a_part_it_does_not_have(name: str) -> None:
+    from harness.fuzz.session import FUZZED_CAPABILITIES, fuzzed_capabilities
+
+    assert set(fuzzed_capabilities(load_target(name))) == {
+        "put_timeout", "put_nowait", "overflow_policies"}
+    assert fuzzed_capabilities(load_target("stageflow_core")) == FUZZED_CAPABILITIES
