@@ -169,7 +169,27 @@ def _warnings(results: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
         if key in results and key in baseline and results[key] != baseline[key]:
             out.append(f"{key} differs: baseline {baseline[key]!r}, results {results[key]!r}; "
                        "relative checks compare different parameters")
+    speed = _speed(results, baseline)
+    if speed is not None and not 1 / SPEED_WARNING <= speed <= SPEED_WARNING:
+        out.append(f"this run's machine moved the reference asyncio.Queue at x{speed:.2g} of "
+                   "the baseline's: latency and service time are compared raw, so they "
+                   "compare the machines too (re-record the baseline where CI runs, unless "
+                   "this is a passing load)")
     return out
+
+
+SPEED_WARNING = 1.5
+"""The gate warns when the two runs' reference queues differ by more than this factor."""
+
+
+def _speed(results: dict[str, Any], baseline: dict[str, Any]) -> float | None:
+    """The results' reference items/s over the baseline's, when both recorded one."""
+    ours, theirs = ((doc.get("reference") or {}).get("asyncio_queue_items_per_s")
+                    for doc in (results, baseline))
+    if not isinstance(ours, (int, float)) or not isinstance(theirs, (int, float)) \
+            or ours <= 0 or theirs <= 0:
+        return None
+    return float(ours) / float(theirs)
 
 
 def _as_json(outcome: GateOutcome, warnings: list[str]) -> dict[str, Any]:

@@ -336,6 +336,20 @@ def test_junit_has_one_testcase_per_check_and_failures_for_breaches(
     assert (suite.get("tests"), suite.get("failures")) == ("6", "1")
 
 
+def test_a_machine_of_another_speed_is_named_in_a_warning(
+        write_results: WriteResults, capsys: pytest.CaptureFixture[str]) -> None:
+    baseline = write_results("baseline.json", build_results([build_scenario("baseline")]))
+    same = write_results("same.json", build_results([build_scenario("baseline")],
+                                                    reference=1_100_000.0))
+    slow = write_results("slow.json", build_results([build_scenario("baseline")],
+                                                    reference=520_000.0))
+    assert gate(same, baseline, "--threshold", "lost == 0") == EXIT_OK
+    assert "reference asyncio.Queue" not in capsys.readouterr().out
+    assert gate(slow, baseline, "--threshold", "lost == 0") == EXIT_OK  # a warning only
+    assert "moved the reference asyncio.Queue at x0.4 of the baseline's" in " ".join(
+        capsys.readouterr().out.split())
+
+
 def test_step_summary_is_appended_to(write_results: WriteResults, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     summary = tmp_path / "summary.md"
