@@ -153,24 +153,28 @@ def _queue_ratio(doc: dict[str, Any]) -> float:
 
 def _size_capacity_drop(recorder: _Recorder, say: Callable[[str], None]) -> tuple[str, str]:
     """The work per put that takes ``capacity.queue_ratio`` to x0.8, found with the metric
-    the gate checks: the capacity scenario, run with the null wrapper before and after each
-    candidate (the candidate's ratio over the mean of the two nulls, so a drift of the
-    machine's speed falls on both sides). 1 / ratio grows linearly with the work per item,
-    so the slope fitted through the steps (least squares through the origin) of
-    ``null / candidate - 1`` gives the next candidate and the answer (0.25: x0.8)."""
+    the gate checks: the capacity scenario, each candidate run twice between three runs with
+    the null wrapper (null, candidate, null, candidate, null; the last null opens the next
+    step), its effect the median of the nulls over the median of the candidates, so a load
+    that comes and goes during one run moves one of five. 1 / ratio grows linearly with the
+    work per item, so the slope fitted through the steps (least squares through the origin)
+    of ``null / candidate - 1`` gives the next candidate and the answer (0.25: x0.8)."""
+
+    def ratio(inject: str) -> float:
+        return _queue_ratio(recorder.run(inject, specs=[recorder.capacity_spec], repeat=1))
+
     extra = 250.0
     points: list[tuple[float, float]] = []
-    null_before = _queue_ratio(recorder.run(NULL_WRAPPER, specs=[recorder.capacity_spec],
-                                            repeat=1))
+    nulls = [ratio(NULL_WRAPPER)]
     for step in range(SIZING_STEPS):
         candidate = f"put+{1 + round(extra)}ns"
         say(f"sizing capacity-20% ({step + 1}/{SIZING_STEPS}): {candidate}")
-        slowed = _queue_ratio(recorder.run(candidate, specs=[recorder.capacity_spec],
-                                           repeat=1))
-        null_after = _queue_ratio(recorder.run(NULL_WRAPPER, specs=[recorder.capacity_spec],
-                                               repeat=1))
-        points.append((extra, (null_before + null_after) / 2 / slowed - 1.0))
-        null_before = null_after
+        slowed = []
+        for _ in range(2):
+            slowed.append(ratio(candidate))
+            nulls.append(ratio(NULL_WRAPPER))
+        points.append((extra, statistics.median(nulls) / statistics.median(slowed) - 1.0))
+        nulls = nulls[-1:]
         slope = sum(x * y for x, y in points) / sum(x * x for x, _ in points)
         if slope > 0:
             extra = min(4 * extra, max(extra / 4, 0.25 / slope))
@@ -178,9 +182,9 @@ def _size_capacity_drop(recorder: _Recorder, say: Callable[[str], None]) -> tupl
             extra *= 2
     expression = f"put+{1 + round(extra)}ns"
     shown = ", ".join(f"+{round(x)}ns: x{1 / (1 + y):.2f}" for x, y in points)
-    return expression, (f"capacity.queue_ratio against {NULL_WRAPPER}, each candidate between "
-                        f"two null runs of the capacity scenario ({shown}; fitted: "
-                        f"{expression} is x0.80)")
+    return expression, (f"capacity.queue_ratio against {NULL_WRAPPER}, each candidate run "
+                        f"twice between null runs of the capacity scenario ({shown}; "
+                        f"fitted: {expression} is x0.80)")
 
 
 def _sized(kind: PowerKind, clean: dict[str, Any], recorder: _Recorder,
