@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.declared import fails_target
 from harness.errors import EXIT_BREACH, EXIT_INVALID_RUN, EXIT_OK, HarnessError
 from harness.findings import missing_capabilities
 from harness.junit import JUnitCase
@@ -424,7 +425,7 @@ def _status_check(
     elif any(s in _FAILED_STATUSES for s in statuses):
         failed = [
             f"{inv.get('name')}" for s in repeats for inv in s.get("invariants") or []
-            if not inv.get("passed", True)
+            if fails_target(inv)
         ]
         timing = [s for s in repeats if _timing_only(s)]
         measured = [s for s in repeats if s["status"] not in _UNMEASURED_STATUSES]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.declared import fails_target
 from scenarios.registry import HYPOTHESES
 
 __all__ = ["HYPOTHESIS_STATUSES", "evaluate_hypotheses"]
@@ -30,7 +31,7 @@ HYPOTHESIS_STATUSES = ("supported", "refuted", "inconclusive", "untested")
 def _refutations(entry: Mapping[str, Any], key: str) -> list[str]:
     found = []
     for inv in entry.get("invariants", ()):
-        if inv.get("passed", True):
+        if not fails_target(inv):  # passed, or broken as the target declares
             continue
         bears_on = inv.get("hypotheses") or entry.get("hypotheses", ())
         if key in bears_on:

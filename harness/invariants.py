@@ -161,6 +161,13 @@ class Verdict:
     excused: str | None = None
     """What the check did not hold against the target, and why (a GC pause, the load
     generator's own lag): one line, or None."""
+    clause: str | None = None
+    """The clause of :data:`harness.contract.CLAUSES` the check judges as a whole (a
+    scenario's ``expect(..., clause=)``; it assumes the value True), or None."""
+    as_declared: Mapping[str, Any] | None = None
+    """Set on a failed check when everything it saw broken is what the target declares
+    (:func:`harness.declared.excuse`): the reason and the declarations. Such a check fails
+    no scenario (:func:`harness.declared.fails_target`)."""
 
     def level_of(self, key: DefectKey) -> str:
         """The contract level ``key`` was judged at."""
@@ -175,6 +182,10 @@ class Verdict:
             out["reproduction"] = self.reproduction
         if self.excused:
             out["excused"] = self.excused
+        if self.clause:
+            out["clause"] = self.clause
+        if self.as_declared and not self.passed:
+            out["as_declared"] = dict(self.as_declared)
         if self.defects and not self.passed:
             out["defects"] = [{**key.as_dict(), "level": str(self.level_of(key))}
                               for key in self.defects]

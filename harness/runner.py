@@ -29,8 +29,12 @@ Contracts:
   late out of the latency bound. What was excused is listed in the entry's ``excused``.
 - **Levels.** Each invariant says the contract level it judged at (``level``, and per
   defect key), from the target's declared ``semantics`` (:mod:`harness.contract`).
+- **Judged by what the target declares.** A failed invariant whose every broken clause
+  the target declares otherwise (:mod:`harness.declared`) stays in the entry with
+  ``as_declared`` and is listed in ``excused`` with its declarations; it fails nothing.
 - **Status**, most severe first: ``timeout`` (a task ignored cancellation or the isolated
-  process wedged), ``error``, ``fail`` (an invariant broke, hangs included), ``invalid``
+  process wedged), ``error``, ``fail`` (an invariant broke, hangs included, and the
+  target does not declare what it saw), ``invalid``
   (the load generator could not keep its schedule, or the scenario said so), ``skipped``
   (a capability was missing), ``pass``.
 - **Seeds.** Each attempt's seed is derived from the run seed, the scenario name and the
@@ -73,6 +77,7 @@ import psutil
 
 from harness import metrics as m
 from harness.contract import Level, Semantics
+from harness.declared import excuse
 from harness.defects import parse_keys
 from harness.errors import HarnessError
 from harness.hypotheses import evaluate_hypotheses
@@ -327,7 +332,7 @@ class RunContext:
             raise ValueError(f"expect({name!r}): {exc}") from None
         self.verdicts.append(Verdict(str(name), bool(passed), " ".join(str(detail).split()),
                                      hypotheses=tuple(hypotheses), defects=keys,
-                                     level=judged))
+                                     level=judged, clause=clause))
 
     @property
     def semantics(self) -> Semantics:
@@ -668,7 +673,7 @@ def _finish(entry: dict[str, Any], ctx: RunContext, sup: _Supervised, duration_m
     expect.stranded_ok = sup.cut or isinstance(sup.error, CapabilityMissing)
     expect.lag_limit_ms = float(ctx.params.get("saturation_lag_ms", DEFAULT_SATURATION_LAG_MS))
     obs = observe(ctx.trace, stranded=sup.stranded)
-    verdicts = [_attributed(v, ctx.spec, reproduction)
+    verdicts = [_judged(_attributed(v, ctx.spec, reproduction), expect.semantics)
                 for v in check_all(obs, expect) + ctx.verdicts]
     entry["invariants"] = [v.as_dict() for v in verdicts]
     entry["metrics"] = compute_metrics(obs, ctx, expect, duration_ms)
@@ -676,6 +681,9 @@ def _finish(entry: dict[str, Any], ctx: RunContext, sup: _Supervised, duration_m
     entry["skipped"] = list(ctx.skipped)
     saturation = entry["metrics"]["generator"]
     excused = [{"check": v.name, "detail": v.excused} for v in verdicts if v.excused]
+    excused += [{"check": v.name, "detail": v.as_declared["reason"],
+                 "declarations": v.as_declared["declarations"]}
+                for v in verdicts if v.as_declared is not None]
     if saturation.get("late_by_gc"):
         excused.append({"check": "saturation",
                         "detail": f"{saturation['late_by_gc']} sends late only by a GC pause "
@@ -715,13 +723,22 @@ def _attributed(verdict: Verdict, spec: ScenarioSpec, reproduction: str | None) 
         reproduction=verdict.reproduction or (None if verdict.passed else reproduction))
 
 
+def _judged(verdict: Verdict, semantics: Semantics) -> Verdict:
+    """The verdict with ``as_declared`` set when the target declares what it saw broken
+    (:func:`harness.declared.excuse`): it then fails no status."""
+    why = excuse(passed=verdict.passed, defects=verdict.defects, clause=verdict.clause,
+                 unattributed=bool(verdict.unattributed or verdict.unattributed_stack),
+                 semantics=semantics, detail=verdict.detail)
+    return verdict if why is None else dataclasses.replace(verdict, as_declared=why)
+
+
 def _status(verdicts: Sequence[Verdict], sup: _Supervised, error: str | None,
             reasons: Sequence[str], *, lacked: bool) -> str:
     if sup.abandoned:
         return "timeout"
     if error is not None:
         return "error"
-    if any(not v.passed for v in verdicts):
+    if any(not v.passed and v.as_declared is None for v in verdicts):
         return "fail"
     if reasons:
         return "invalid"

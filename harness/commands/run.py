@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from harness.commands import _options as opt
+from harness.declared import fails_target
 from harness.errors import EXIT_FAIL, EXIT_INVALID_RUN, EXIT_OK, HarnessError
 
 # Heavy imports wait until the command runs: the CLI imports every command's module just
@@ -274,6 +275,12 @@ def _problems(doc: Mapping[str, Any]) -> list[str]:
     lines = []
     for entry in doc["scenarios"]:
         label = entry["name"] + (f"#{entry['repeat_index']}" if entry.get("repeat_index") else "")
+        for excused in entry.get("excused") or ():
+            if excused.get("declarations"):  # broken as the target declares: no failure
+                said = ", ".join(f"{d['clause']} = {d['value']!r}"
+                                 for d in excused["declarations"])
+                lines.append(f"{label}: {excused['check']}: not a failure, the target "
+                             f"declares {said}")
         if entry["status"] == "pass":
             continue
         if entry["status"] == "skipped":
@@ -282,7 +289,7 @@ def _problems(doc: Mapping[str, Any]) -> list[str]:
             lines.append(f"{label}: skipped: the target lacks {lacks}")
             continue
         for inv in entry.get("invariants", ()):
-            if not inv["passed"]:
+            if fails_target(inv):
                 lines.append(f"{label}: {inv['name']}: {inv['detail']}")
         if entry.get("error"):
             lines.append(f"{label}: error: {entry['error']}")

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.commands import _options as opt
+from harness.declared import fails_target
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -259,7 +260,7 @@ def _problems(doc: Mapping[str, Any], limit: int = 10) -> list[str]:
             continue
         what = entry.get("error") or entry.get("invalid_reason") or "; ".join(
             f"{inv['name']}: {inv['detail']}" for inv in entry.get("invariants", ())
-            if not inv["passed"])
+            if fails_target(inv))
         lines.append(f"cell {cell['index']} {entry['status']}: {what} · replay: "
                      f"{cell['reproduction']}")
     if len(lines) > limit:

@@ -200,7 +200,9 @@ def findings_from_run(run: dict[str, Any]) -> list[Finding]:
     A scenario that crashed gives a ``<scenario>/crash`` finding, one that timed out without
     naming an invariant a ``<scenario>/deadline`` finding. Every capability a scenario
     reported missing gives an improvement finding (check ``capability/<name>``).
-    ``invalid`` scenarios give no bug: their numbers say nothing about the target.
+    ``invalid`` scenarios give no bug: their numbers say nothing about the target. An
+    invariant excused as the target's declared behaviour (``as_declared``) is read whatever
+    the scenario's status, so that the judge withdraws it (it is never filed as a bug).
     """
     target = _target(run)
     slots: list[Finding | DefectKey] = []
@@ -209,7 +211,10 @@ def findings_from_run(run: dict[str, Any]) -> list[Finding]:
         for capability in missing_capabilities(scenario):
             slots.append(_capability_finding(run, scenario, capability, target))
         status = scenario["status"]
-        if status not in ("fail", "timeout", "error"):
+        excused = any(i.get("as_declared") for i in scenario.get("invariants") or [])
+        if status not in ("fail", "timeout", "error") and not excused:
+            # an invariant broken as the target declares fails no status, yet is judged
+            # here like any other, so the judge withdraws what was filed for it before
             continue
         failed = [i for i in scenario.get("invariants") or [] if not i.get("passed", True)]
         for invariant in failed:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.declared import fails_target
 from harness.findings import missing_capabilities
 from harness.report.markdown import _get, _num, _plural, _rate, _target_text
 
@@ -28,7 +29,7 @@ def _is_repeated(scenarios: Sequence[Mapping[str, Any]]) -> bool:
 
 def _failed_invariants(scenario: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [i for i in scenario.get("invariants") or []
-            if isinstance(i, Mapping) and not i.get("passed", True)]
+            if isinstance(i, Mapping) and fails_target(i)]
 
 
 def verdict(results: Mapping[str, Any]) -> tuple[str, str]:
