@@ -81,7 +81,7 @@ def test_fails_target_reads_old_and_new_documents() -> None:
 def _overflow(target: Any) -> dict[str, Any]:
     # a short deadline: the blocked producer is cut there, which is all the check needs
     return run_scenario(get_scenario("queue_overflow"), target, quick=True, seed=0,
-                        overrides={"deadline_s": 1.5})
+                        overrides={"deadline_s": 1.0})
 
 
 def _invariant(entry: dict[str, Any], name: str) -> dict[str, Any]:
@@ -141,3 +141,17 @@ def test_a_universal_clause_still_fails_a_target_that_declares_the_rest() -> Non
     loss = _invariant(entry, "none_lost")
     assert fails_target(loss)
     assert evaluate_hypotheses([entry])["H5"]["status"] == "refuted"
+
+
+def test_stageflow_is_excused_its_declared_wait_and_still_fails_our_recommendation() -> None:
+    """Stageflow 0.5.1 declares that a put on a full queue blocks (its class docstring) and
+    says nothing about events while blocked: the wait is excused, the missing
+    stream.producer_blocked is our recommendation and still fails the scenario."""
+    pytest.importorskip("stageflow")
+    entry = _overflow(load_target("stageflow"))
+    hang = _invariant(entry, "no_hang")
+    assert hang["as_declared"]["declarations"][0]["where"].startswith(
+        "stageflow/helpers/streaming.py")
+    telemetry = _invariant(entry, "telemetry")
+    assert fails_target(telemetry)
+    assert entry["status"] == "fail"
