@@ -27,6 +27,13 @@ Properties (DESIGN.md, "stageflow_core"):
   hysteresis applied to the fill the model holds — on puts and on gets alike (marks: what
   the monitor reports, else 80/20);
 - ``minimal_trim``: a ``drop_oldest`` put on a full queue evicts exactly one item;
+- cancellation (``outcome`` and ``no_loss`` of ``cancel (blocked put|get|anext)``): a
+  blocked call cancelled, also just after it was woken — in the same event-loop iteration
+  as the ``put_nowait``/``get_nowait`` that woke it, before it resumed, as a timeout or a
+  task group cancels it at that moment — either completes (the get returns the item, the
+  put queues its item) or ends cancelled having taken or queued nothing: a cancelled get
+  loses no item, a cancelled put's item is never delivered (its caller was told it was
+  not sent);
 - ``stats``: the monitor's ``stats`` count the items accepted, the items the overflow policy
   dropped and the peak level;
 - ``event_payload``: drop and throttle events carry their documented keys, and a drop event
@@ -36,6 +43,7 @@ Properties (DESIGN.md, "stageflow_core"):
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections import deque
 from dataclasses import dataclass
@@ -113,6 +121,11 @@ EXPECTED = {
                      "chunk's sequence; stream.throttle_started/ended carry fill_percentage "
                      "and queue_size",
 }
+CANCELLED = ("a blocked call cancelled, also as it is woken, either completes or ends "
+             "cancelled having queued or taken nothing: a cancelled get loses no item (it "
+             "stays for the next get), a cancelled put's item is never delivered (its "
+             "producer was told it was not sent)")
+"""The universal clause of cancellation, for every ``cancel (blocked ...)`` check."""
 PAYLOAD_KEYS = {
     "stream.chunk_dropped": ("reason", "queue_size", "max_size"),
     "stream.throttle_started": ("fill_percentage", "queue_size"),
@@ -133,6 +146,22 @@ def _can(target: Any, capability: str) -> bool:
     """Whether the target's queue has ``capability`` (``close``, ``iterate``, ``get_nowait``;
     harness.targets.Capabilities); a target whose capabilities do not say has it."""
     return bool(getattr(target.capabilities, capability, True))
+
+
+def _woken(machine: Any) -> Pending | None:
+    """The blocked call a non-blocking call would wake now (the first waiting get of an
+    empty queue, or the first waiting put of a full blocking queue), when the target has
+    the non-blocking calls to wake it and to look at the queue afterwards."""
+    pending = getattr(machine, "pending", None)
+    if not pending or machine.closed or not _can(machine.target, "get_nowait"):
+        return None
+    gets = [p for p in pending if p.kind != "put"]
+    puts = [p for p in pending if p.kind == "put"]
+    if gets and not machine.items and machine.target.capabilities.put_nowait:
+        return gets[0]
+    if puts and machine.full() and machine.policy == "block":
+        return puts[0]
+    return None
 
 
 def _parse(label: str) -> dict[str, str]:
@@ -704,6 +733,82 @@ class QueueMachine(FuzzMachine):
                              "a queue closes once: close() again emits no second "
                              "stream.queue_closed and changes nothing")
         self.closed = True
+        self.finish(op)
+
+    @precondition(lambda self: _woken(self) is not None)
+    @rule(spec=ITEMS)
+    @guarded
+    def cancel_woken(self, spec: tuple[str, Any]) -> None:
+        """Wake the first blocked call (``put_nowait`` for a waiting get, ``get_nowait``
+        for a waiting put) and cancel it in the same event-loop iteration, before it
+        resumes: a cancellation that arrives as the call is being satisfied, as a timeout
+        does. It must complete or end cancelled having taken or queued nothing."""
+        pending = _woken(self)
+        assert pending is not None
+        self.begin()
+        op = f"cancel (blocked {pending.kind})"
+        if pending.kind == "put":
+            head = self.items[0]
+            waker, call, code = "get", self.queue.get_nowait, "q.get_nowait()"
+            allowed, prop, waker_op = {head.label}, self.get_property, "get_nowait"
+        else:
+            item = self.new_item(spec)
+            waker, code = "put", f"q.put_nowait({item.name})"
+            waker_op = f"put_nowait ({self.situation()})"
+            call = functools.partial(self.queue.put_nowait, item.obj)
+            allowed = self.put_allowed(item, "nowait")
+            prop = lambda got: self.put_property(got, "nowait")  # noqa: E731
+
+        async def race() -> tuple[str, dict[str, str]]:
+            try:  # the wake-up and the cancellation in one step: nothing runs between
+                value = call()
+            except Exception as exc:
+                kinds = self.kinds(exc, waker)
+                label = runtime.relabel(runtime.label_error(exc), kinds)
+            else:
+                kinds, label = {}, runtime.label_value(value)
+            pending.task.cancel()
+            return label, kinds
+
+        woke, kinds = self.run(race())
+        self.expect((COMPONENT, prop(woke), waker_op),
+                    self.labelled(f"call_sync(lambda: {code})", kinds), woke, allowed,
+                    EXPECTED[prop(woke)])
+        self.log.code(f"{pending.name}.cancel()")
+        self.log.code("await settle()")
+        self.settle()
+        self.completions = [p for p in self.completions if p is not pending]
+        self.pending.remove(pending)
+        got, got_kinds = self.outcome(pending)
+        if pending.kind == "put":
+            self.apply_get(woke)
+            assert pending.item is not None
+            done = self.put_allowed(pending.item, "block") - {"pending"}
+            self.expect((COMPONENT, "outcome", op), self.labelled(
+                f"await status({pending.name})", got_kinds), got, done | {"cancelled"},
+                CANCELLED)
+            if got != "cancelled":
+                self.apply_put(pending.item, got)
+            self.absorb(op)  # the room may have gone to the next waiting put instead
+            if got == "cancelled" and self.level_offset == 0:  # len() has been right: it
+                self.expect((COMPONENT, "outcome", op), "f'len:{len(q)}'",  # tells
+                            f"len:{len(self.queue)}", {f"len:{len(self.items)}"}, CANCELLED)
+        else:
+            self.apply_put(item, woke)
+            done = self.get_allowed(pending.kind) - {"pending"}
+            self.expect((COMPONENT, "outcome", op), self.labelled(
+                f"await status({pending.name})", got_kinds), got, done | {"cancelled"},
+                CANCELLED)
+            if got != "cancelled":
+                self.apply_get(got)
+            self.absorb(op)  # the item may have gone to the next waiting get instead
+            if got == "cancelled" and any(i is item for i in self.items):
+                # nobody took the item the cancelled get was woken for: it is still there
+                still, still_kinds = self.call_nowait(self.queue.get_nowait, "get")
+                self.expect((COMPONENT, "no_loss", op),
+                            self.labelled("call_sync(q.get_nowait)", still_kinds), still,
+                            {item.label}, CANCELLED)
+                self.apply_get(still)
         self.finish(op)
 
     @precondition(lambda self: bool(getattr(self, "pending", None)))
