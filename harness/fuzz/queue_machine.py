@@ -735,9 +735,6 @@ class QueueMachine(FuzzMachine):
         self.closed = True
         self.finish(op)
 
-    @precondition(lambda self: _woken(self) is not None)
-    @rule(spec=ITEMS)
-    @guarded
     def cancel_woken(self, spec: tuple[str, Any]) -> None:
         """Wake the first blocked call (``put_nowait`` for a waiting get, ``get_nowait``
         for a waiting put) and cancel it in the same event-loop iteration, before it
@@ -815,6 +812,11 @@ class QueueMachine(FuzzMachine):
     @rule(data=st.data())
     @guarded
     def cancel(self, data: st.DataObject) -> None:
+        """Cancel a blocked call: one nothing has woken, or (drawn) the first one just as
+        another call wakes it (:meth:`cancel_woken`)."""
+        if _woken(self) is not None and data.draw(st.booleans(), label="as woken"):
+            self.cancel_woken(data.draw(ITEMS, label="item"))
+            return
         index = data.draw(st.integers(0, len(self.pending) - 1), label="which")
         pending = self.pending[index]
         self.begin()
