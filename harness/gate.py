@@ -454,7 +454,7 @@ def _timing_only(repeat: dict[str, Any]) -> bool:
     if repeat["status"] != "fail":
         return False
     failed = [inv.get("name") for inv in repeat.get("invariants") or []
-              if not inv.get("passed", True)]
+              if fails_target(inv)]
     return bool(failed) and all(name in TIMING_INVARIANTS for name in failed)
 
 
