@@ -1,6 +1,6 @@
 """What a scenario is handed: the :class:`ScenarioContext` protocol.
 
-The runner (``harness/runner.py``) implements this protocol; scenarios only see the
+The runner (``harness/runner/context.py``) implements this protocol; scenarios only see the
 protocol, so they never import the harness (dependency direction: harness -> scenarios).
 A scenario reaches the implementation under test only through ``ctx.target``.
 
