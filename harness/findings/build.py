@@ -482,6 +482,10 @@ def _status_finding(
 def _capability_finding(
     run: dict[str, Any], scenario: dict[str, Any], capability: str, target: dict[str, Any]
 ) -> Finding:
+    if capability.startswith("overflow:"):
+        # one policy missing is the recommendation the fuzzer files too (explicit overflow
+        # policies): one improvement, not one per policy and another per command
+        capability = "overflow_policies"
     component = CAPABILITY_COMPONENTS.get(capability, "ChunkQueue")
     title, recommendation = CAPABILITY_TEXT.get(
         capability, (f"{target['name']} lacks capability {capability}", f"add {capability}")

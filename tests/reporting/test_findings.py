@@ -130,6 +130,15 @@ def test_scenario_skipped_for_a_capability_becomes_an_improvement(skipped: Any) 
     assert finding.title == "StreamingBuffer lacks buffer level query method"
 
 
+def test_a_missing_overflow_policy_is_the_overflow_policies_recommendation() -> None:
+    """One improvement, as the fuzzer files it, not one per policy a scenario needed."""
+    scenario = build_scenario("adv_overflow_bursts", status="skipped", invariants=[])
+    scenario["skipped"] = [{"capability": "overflow:drop_oldest", "reason": "r"}]
+    (finding,) = findings_from_run(build_results([scenario], target=("lib", "1.0")))
+    assert (finding.check, finding.title) == (
+        "capability/overflow_policies", "ChunkQueue lacks explicit overflow policies")
+
+
 def test_partial_skip_in_a_passing_scenario_still_counts_its_checks() -> None:
     scenario = build_scenario("buffer_underrun")
     scenario["skipped"] = [{"capability": "buffer_level", "reason": "level check skipped"}]
