@@ -539,6 +539,7 @@ ROOT_CAUSES: tuple[RootCause, ...] = (
 (an improvement the target needs once, wherever it applies)."""
 
 
+_ANEXT_RE = re.compile(r"^__anext__\b|(?<=\(blocked )anext(?=\))")
 _TWIN_RE = re.compile(r"(?P<call>\w+?)(?:_nowait|\(timeout\)) \((?P<situation>[^()]+)\)")
 
 
@@ -549,13 +550,18 @@ def twin_of(key: DefectKey) -> DefectKey | None:
     (CPython's queues: the blocking call is "try the _nowait one, park, retry"), so the
     same clause broken by several of them in the same situation is one root cause:
     ``put_nowait (closed queue)`` and ``put(timeout) (closed queue)`` are filed under
-    ``put (closed queue)``, with each listed as a symptom. The judge folds a twin only when
-    both keys judge the same clause.
+    ``put (closed queue)``, with each listed as a symptom; async iteration's ``__anext__``
+    is a ``get`` (``cancel (blocked anext)`` is filed under ``cancel (blocked get)``). The
+    judge folds a twin only when both keys judge the same clause.
     """
-    match = _TWIN_RE.fullmatch(key.operation)
-    if match is None:
+    operation = key.operation
+    match = _TWIN_RE.fullmatch(operation)
+    if match is not None:
+        operation = f"{match['call']} ({match['situation']})"
+    operation = _ANEXT_RE.sub("get", operation)  # async iteration's step is a get
+    if operation == key.operation:
         return None
-    return DefectKey(key.component, f"{match['call']} ({match['situation']})", key.property)
+    return DefectKey(key.component, operation, key.property)
 
 
 def root_cause(key: DefectKey) -> RootCause | None:

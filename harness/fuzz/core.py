@@ -65,6 +65,8 @@ class PropertyViolation(AssertionError):
         self.detail = detail
         self.expected = expected
         self.lines = list(log.lines[log.rule_start:] if independent else log.lines)
+        self.rule_start = 0 if independent else log.rule_start
+        """Index in ``lines`` of the first line of the rule that broke the property."""
         self.preamble = list(preamble)
 
 

@@ -56,6 +56,9 @@ class PlainScript:
         self.library = library
         self.library_header = library_header or []
         self.library_final = library_final or []
+        self.pinned: set[tuple[str, ...]] = set()
+        """Steps :func:`minimise` keeps (a library script's steps of the rule that broke the
+        property: without them it could fail for another reason)."""
 
     def reference_code(self, steps: list[list[str]] | None = None) -> str:
         """The steps in Stageflow's API (``sf``, the module named on the command line); a
@@ -221,7 +224,8 @@ def _words(labels: list[str], words: dict[str, str] | None = None) -> str:
             out.append(f"returns {label[3:]}")
         else:
             out.append(words.get(label, label))
-    return " or ".join(out)
+    # the words go inside a single-quoted f-string: a value's quotes and braces must not end it
+    return " or ".join(out).replace("'", '"').replace("{", "(").replace("}", ")")
 
 
 def _task_final(task: str, allowed: list[str], what: str,
@@ -320,6 +324,10 @@ class _Renderer:
     # -- the violated step ----------------------------------------------------------------
 
     def final(self, expr: str, allowed: list[str], seen: str, what: str) -> list[list[str]]:
+        relabelled = _RELABEL_RE.fullmatch(expr)
+        if relabelled and self.errors.catch:
+            # a library script names the declared classes itself (LibraryCode.errors)
+            expr = relabelled[1]
         if expr.startswith("await status("):
             task = expr[len("await status("):].split(",")[0].rstrip(")")
             return _task_final(task, allowed, what, self.errors)
@@ -429,7 +437,7 @@ def _parse_check(line: str) -> tuple[str, list[str], str]:
 def render_plain(
     *, title: str, preamble: list[str], lines: list[str], module: str, target_name: str,
     target_version: str, command: str, level_expr: str = "buf.stats['bytes_buffered']",
-    what: str = "", library: Any = None, declared: str = "",
+    what: str = "", library: Any = None, declared: str = "", rule_start: int = 0,
 ) -> PlainScript | None:
     """The plain script for a violation, or None when a step cannot be written plainly.
 
@@ -440,7 +448,7 @@ def render_plain(
     """
     try:
         return _render(title, preamble, lines, module, target_name, target_version, command,
-                       level_expr, what or title, library, declared)
+                       level_expr, what or title, library, declared, rule_start)
     except (_Unsupported, SyntaxError, ValueError, IndexError, KeyError):
         return None
 
@@ -453,7 +461,8 @@ def _clean(text: str, limit: int) -> str:
 
 def _render(title: str, preamble: list[str], lines: list[str], module: str,
             target_name: str, target_version: str, command: str, level_expr: str,
-            what: str, library: Any = None, declared: str = "") -> PlainScript:
+            what: str, library: Any = None, declared: str = "",
+            rule_start: int = 0) -> PlainScript:
     checks = [i for i, line in enumerate(lines) if line.startswith("check(")]
     if not checks:
         raise _Unsupported("no check")
@@ -468,7 +477,10 @@ def _render(title: str, preamble: list[str], lines: list[str], module: str,
             emitter.append(line)
         elif line != "events = []":
             steps.append([_inline_patterns(line)])
-    for line in lines[:last]:
+    pinned_from = len(steps)
+    for index, line in enumerate(lines[:last]):
+        if index == rule_start and rule_start:
+            pinned_from = len(steps)
         if line == "await settle()":
             steps.append(["await asyncio.sleep(0.01)"])
         elif line.startswith("check("):
@@ -482,6 +494,8 @@ def _render(title: str, preamble: list[str], lines: list[str], module: str,
         else:
             ast.parse(line)
             steps.append([_inline_patterns(line)])
+    rule_steps = {tuple(step) for step in steps[pinned_from:]
+                  if step != ["await asyncio.sleep(0.01)"]} if rule_start else set()
     expr, allowed, seen = _parse_check(lines[last])
     if catch and len(allowed) > 1 and "raised:refused" in allowed:
         # the reference (ours) refuses a None item whatever the queue's state, so a script
@@ -530,6 +544,8 @@ def _render(title: str, preamble: list[str], lines: list[str], module: str,
             "import asyncio", "import contextlib", *library.imports.splitlines()]
     script = PlainScript(header, steps, final, uses_events, emitter, library=library,
                          library_header=library_header, library_final=library_final)
+    if library is not None:
+        script.pinned = {tuple(step) for step in script.steps} & rule_steps
     code = script.code()
     if library is not None and re.search(r"\bsf\.|\bemit\b", code):
         raise _Unsupported("a name of Stageflow's API left in a library script")
@@ -587,6 +603,8 @@ def minimise(script: PlainScript, fails: Callable[..., bool], *, budget: int = 3
             if runs >= budget:
                 break
             if index >= len(script.steps):
+                continue
+            if tuple(script.steps[index]) in script.pinned:
                 continue
             candidate = script.steps[:index] + script.steps[index + 1:]
             runs += 1

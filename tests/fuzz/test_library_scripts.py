@@ -133,3 +133,25 @@ def test_a_queue_only_library_lacks_no_capability_of_a_part_it_does_not_have(nam
     assert set(fuzzed_capabilities(load_target(name))) == {
         "put_timeout", "put_nowait", "overflow_policies"}
     assert fuzzed_capabilities(load_target("stageflow_core")) == FUZZED_CAPABILITIES
+
+
+@pytest.mark.skipif(not BUILTIN_TARGETS["aiochannel"].installed(), reason="aiochannel")
+def test_minimising_a_library_script_keeps_the_steps_of_the_rule_that_broke() -> None:
+    """Without them a script could fail for another reason (a level seen before the cancel
+    that the check was about): they are never removed, whatever the runs say."""
+    from harness.fuzz.plain import minimise
+
+    lines = ["i1 = 'chunk 0/0'", "await q.put(i1)", "t2 = spawn(q.put(i1))", "await settle()",
+             "check(1, await status(t2, 0), ['pending'], 'pending')",
+             "check(2, call_sync(q.get_nowait), [\"ok:'chunk 0/0'\"], \"ok:'chunk 0/0'\")",
+             "t2.cancel()", "await settle()",
+             "check(3, f'len:{len(q)}', ['len:0'], 'len:1')"]
+    target = load_target("aiochannel")
+    script = render_plain(title="t", preamble=PREAMBLE, lines=lines, module="x",
+                          target_name="aiochannel", target_version="1", command="c",
+                          library=target.library, rule_start=5)
+    assert script is not None
+    minimise(script, lambda *codes: True)
+    kept = [line for step in script.steps for line in step]
+    assert "q.get_nowait()" in kept and "t2.cancel()" in kept
+    assert "q.put(i1)" not in " ".join(kept)  # the setup before the rule could go

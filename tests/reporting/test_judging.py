@@ -159,6 +159,10 @@ def test_a_blocking_call_and_its_nowait_twin_breaking_one_clause_are_one_entry(
                           "observed raised:full")
     assert defects.twin_of(nowait.defect_key) == put.defect_key  # type: ignore[arg-type]
     assert defects.twin_of(put.defect_key) is None  # type: ignore[arg-type]
+    assert defects.twin_of(DefectKey("ChunkQueue", "cancel (blocked anext)", "no_loss")) == \
+        DefectKey("ChunkQueue", "cancel (blocked get)", "no_loss")
+    assert defects.twin_of(DefectKey("ChunkQueue", "__anext__", "fifo")) == \
+        DefectKey("ChunkQueue", "get", "fifo")
     merge(tmp_path, nowait, semantics=CLOSED_RAISE)  # the twin alone first: put's key
     summary = merge(tmp_path, put, run_id="f-2", semantics=CLOSED_RAISE)
     (entry,) = entries(tmp_path)
