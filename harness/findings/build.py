@@ -4,6 +4,7 @@ capability."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import PurePath
 from typing import Any
@@ -197,6 +198,9 @@ def findings_from_run(run: dict[str, Any]) -> list[Finding]:
     and every check that saw it in ``evidence.found_by``. What an invariant saw but could
     not name (``unattributed``), and a failed invariant that names no defect, is filed under
     its check as before: a hang without a key gives one finding per place where tasks wait.
+    The exception: items ``none_lost`` counted without a cause, in a scenario where another
+    check named a loss defect (property ``no_loss``), are a sighting of that defect (the
+    same items seen twice), and the check-level entry they once made is merged into it.
     A scenario that crashed gives a ``<scenario>/crash`` finding, one that timed out without
     naming an invariant a ``<scenario>/deadline`` finding. Every capability a scenario
     reported missing gives an improvement finding (check ``capability/<name>``).
@@ -207,6 +211,7 @@ def findings_from_run(run: dict[str, Any]) -> list[Finding]:
     target = _target(run)
     slots: list[Finding | DefectKey] = []
     sightings: dict[DefectKey, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    absorbed: dict[DefectKey, list[str]] = {}
     for scenario in run["scenarios"]:
         for capability in missing_capabilities(scenario):
             slots.append(_capability_finding(run, scenario, capability, target))
@@ -217,8 +222,18 @@ def findings_from_run(run: dict[str, Any]) -> list[Finding]:
             # here like any other, so the judge withdraws what was filed for it before
             continue
         failed = [i for i in scenario.get("invariants") or [] if not i.get("passed", True)]
+        loss_keys = [key for invariant in failed for key in _invariant_keys(invariant)
+                     if key.property == "no_loss"]
         for invariant in failed:
             keys = _invariant_keys(invariant)
+            if not keys and loss_keys and invariant.get("name") == LOSS_CHECK:
+                # the same lost items, counted by the universal check that cannot say why
+                # and by a check of this scenario that names the defect: one sighting more
+                # of that defect, and the entry the count alone once made merges into it
+                key = loss_keys[0]
+                absorbed.setdefault(key, []).extend(
+                    f.fingerprint for f in _check_findings(run, scenario, invariant, target))
+                keys = (key,)
             for key in keys:
                 if key not in sightings:
                     sightings[key] = []
@@ -235,7 +250,23 @@ def findings_from_run(run: dict[str, Any]) -> list[Finding]:
         elif not failed:
             slots.append(_status_finding(run, scenario, target))
     return [slot if isinstance(slot, Finding) else
-            _defect_finding(run, slot, sightings[slot], target) for slot in slots]
+            _with_members(_defect_finding(run, slot, sightings[slot], target),
+                          absorbed.get(slot)) for slot in slots]
+
+
+LOSS_CHECK = "none_lost"
+"""The universal loss count (harness/invariants/delivery.py): it sees every lost item but
+names a defect only where a close explains the loss."""
+
+
+def _with_members(finding: Finding, members: list[str] | None) -> Finding:
+    """``finding`` with the fingerprints of the check-level entries it stands for."""
+    if not members:
+        return finding
+    listed = list(dict.fromkeys([*(finding.evidence.get("member_fingerprints") or []),
+                                 *members]))
+    return dataclasses.replace(finding, evidence={**finding.evidence,
+                                                  "member_fingerprints": listed})
 
 
 def _invariant_keys(invariant: dict[str, Any]) -> tuple[DefectKey, ...]:

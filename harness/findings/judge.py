@@ -94,11 +94,16 @@ def _symptom(finding: Finding) -> dict[str, Any]:
     return symptom
 
 
+def _members(finding: Finding) -> list[str]:
+    """The finding's own fingerprint and those of the entries it already stands for."""
+    return list(dict.fromkeys([finding.fingerprint,
+                               *(finding.evidence.get("member_fingerprints") or [])]))
+
+
 def _as_root_cause(finding: Finding, cause: vocabulary.RootCause) -> Finding:
     """A bug that is a symptom of a known root cause: filed under the cause's key."""
-    member = finding.fingerprint
     evidence = {**finding.evidence, "root_cause": cause.name,
-                "symptoms": [_symptom(finding)], "member_fingerprints": [member]}
+                "symptoms": [_symptom(finding)], "member_fingerprints": _members(finding)}
     fingerprint = key_fingerprint(finding.target["name"], finding.kind, cause.key)
     return dataclasses.replace(finding, evidence=evidence, fingerprint=fingerprint)
 
@@ -106,11 +111,10 @@ def _as_root_cause(finding: Finding, cause: vocabulary.RootCause) -> Finding:
 def _as_twin(finding: Finding, canonical: vocabulary.DefectKey, clause: str) -> Finding:
     """A bug shown by a ``_nowait``/``(timeout)`` twin of a blocking call: filed under the
     blocking call's key (:func:`harness.defects.twin_of`), listed as one of its symptoms."""
-    member = finding.fingerprint
     evidence = {**finding.evidence,
                 "root_cause": f"{canonical.operation.split(' ')[0]} and its twins break "
                               f"{clause} ({canonical.operation.partition(' ')[2].strip('()')})",
-                "symptoms": [_symptom(finding)], "member_fingerprints": [member]}
+                "symptoms": [_symptom(finding)], "member_fingerprints": _members(finding)}
     fingerprint = key_fingerprint(finding.target["name"], finding.kind, canonical)
     return dataclasses.replace(finding, evidence=evidence, fingerprint=fingerprint)
 

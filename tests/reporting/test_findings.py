@@ -206,6 +206,57 @@ def test_tasks_hung_in_two_places_are_two_findings() -> None:
     assert findings[1].fingerprint == put_only.fingerprint
 
 
+LOST = {"name": "none_lost", "passed": False,
+        "detail": "50 chunks lost: 5685 sent, 3361 delivered; undelivered: p1#0 and 49 more"}
+CANCELLED_GET = {"name": "woken_get_cancelled_loses_nothing", "passed": False,
+                 "detail": "50 of 50 items handed to a cancelled get were lost",
+                 "defects": [{"component": "ChunkQueue", "operation": "cancel (blocked get)",
+                              "property": "no_loss", "level": "universal"}]}
+
+
+def storm_run(run_id: str, *invariants: dict[str, Any]) -> dict[str, Any]:
+    scenario = build_scenario("adv_cancel_storm", status="fail", category="adversarial",
+                              invariants=[*invariants])
+    return build_results([scenario], run_id=run_id, created_at=f"at-{run_id}",
+                         target=("lib", "1.0"))
+
+
+def test_an_unexplained_loss_beside_a_named_loss_defect_is_a_sighting_of_it() -> None:
+    (finding,) = findings_from_run(storm_run("20261123T120000Z-aaaaaa", LOST, CANCELLED_GET))
+    assert finding.defect_key.operation == "cancel (blocked get)"
+    checks = [record["check"] for record in finding.evidence["found_by"]]
+    assert checks == ["adv_cancel_storm/none_lost",
+                      "adv_cancel_storm/woken_get_cancelled_loses_nothing"]
+    (alone,) = findings_from_run(storm_run("20261123T120000Z-aaaaaa", LOST))
+    assert alone.check == "adv_cancel_storm/none_lost"  # nothing names the cause: its own
+    assert finding.evidence["member_fingerprints"] == [alone.fingerprint]
+
+
+def test_the_entry_an_unexplained_loss_made_joins_the_named_defect(tmp_path: Path) -> None:
+    record_run(storm_run("20261123T120000Z-aaaaaa", LOST), ledger_dir=tmp_path)
+    # the defect's own entry, filed from another scenario that names it
+    named = storm_run("20261124T120000Z-bbbbbb", CANCELLED_GET)
+    named["scenarios"][0]["name"] = "adv_close_under_load"
+    assert record_run(named, ledger_dir=tmp_path).added == ["BUG-002"]
+    both = record_run(storm_run("20261125T120000Z-cccccc", LOST, CANCELLED_GET),
+                      ledger_dir=tmp_path)
+    assert (both.added, both.merged) == ([], ["BUG-001"])
+    entries = {e["id"]: e for e in load_ledgers(tmp_path)["bug"].entries}
+    assert (entries["BUG-001"]["status"], entries["BUG-001"]["merged_into"]) == (
+        "merged", "BUG-002")
+    assert entries["BUG-002"]["status"] == "open"
+
+
+def test_without_an_entry_of_its_own_the_named_defect_takes_the_loss_entry_id(
+        tmp_path: Path) -> None:
+    record_run(storm_run("20261123T120000Z-aaaaaa", LOST), ledger_dir=tmp_path)
+    record_run(storm_run("20261124T120000Z-bbbbbb", LOST, CANCELLED_GET), ledger_dir=tmp_path)
+    (entry,) = load_ledgers(tmp_path)["bug"].entries  # no ID churn: BUG-001 is the defect
+    assert (entry["id"], entry["status"], entry["component"]) == ("BUG-001", "open",
+                                                                 "ChunkQueue")
+    assert "cancel" in entry["title"].lower()
+
+
 def test_normalise_defect_strips_what_changes_between_runs() -> None:
     assert normalise_defect("3 Tasks at /a/b/queue.py 0xdeadbeef run 20261123T120000Z-abc123") == (
         "# tasks at queue.py # run #")
