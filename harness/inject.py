@@ -21,6 +21,12 @@ Expressions are parsed by a small grammar of their own (never evaluated as code)
                | ":fail"           the call raises InjectedFault instead of running
     duration  := number ("ns" | "us" | "µs" | "ms" | "s")
 
+Where the work or wait goes: a method that hands an item over (``get``, ``get_nowait``,
+``get_many``: :data:`HANDS_OVER`) first takes the item and then works or waits before it
+returns it, so every item it returns is late by that much, even one it had to wait for (a
+consumer side that got slower delays delivery; work done before waiting on an empty queue
+would delay nothing). Every other method works or waits first, then runs.
+
 ``@ 2%`` applies the rule to that share of calls, chosen by a generator seeded with the rule
 text, so a run is reproducible. A bare method applies to the queue when the queue API has
 that name, else to the buffer. Examples: ``put+20us``, ``get~0.3ms``, ``read:copy``,
@@ -49,6 +55,7 @@ from harness.errors import HarnessError
 
 __all__ = [
     "BUFFER_METHODS",
+    "HANDS_OVER",
     "QUEUE_METHODS",
     "InjectedFault",
     "InjectedTarget",
@@ -60,6 +67,8 @@ __all__ = [
 ]
 
 QUEUE_METHODS = ("put", "get", "put_nowait", "get_nowait", "put_many", "get_many", "close")
+HANDS_OVER = frozenset({"get", "get_nowait", "get_many"})
+"""Methods whose work or wait comes after the call: the item is handed over that late."""
 BUFFER_METHODS = ("add_chunk", "read", "clear")
 FAULTS = ("copy", "fail")
 _UNITS_NS = {"ns": 1.0, "us": 1e3, "µs": 1e3, "ms": 1e6, "s": 1e9}
@@ -342,6 +351,8 @@ def _wrap(original: Callable[..., Any], rule: Rule, fmt: tuple[int, int, int] | 
           is_async: bool) -> Callable[..., Any]:
     before = _before(rule, fmt)
     applies = _gate(rule)
+    if rule.method in HANDS_OVER and rule.kind in ("work", "wait"):
+        return _handed_over_late(original, rule, before, applies, is_async)
     if is_async and rule.kind == "wait":
         @functools.wraps(original)
         async def waited(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -394,6 +405,35 @@ def _wrap(original: Callable[..., Any], rule: Rule, fmt: tuple[int, int, int] | 
         before(self)
         return original(self, *args, **kwargs)
     return worked
+
+
+def _handed_over_late(original: Callable[..., Any], rule: Rule,
+                      work: Callable[[Any], None], applies: Callable[[], bool],
+                      is_async: bool) -> Callable[..., Any]:
+    """A method of :data:`HANDS_OVER` that works (``+``) or waits (``~``) after taking the
+    item and before returning it."""
+    if not is_async:
+        @functools.wraps(original)
+        def late_sync(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = original(self, *args, **kwargs)
+            work(self)
+            return result
+        return late_sync
+    if rule.kind == "wait":
+        @functools.wraps(original)
+        async def late_wait(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = await original(self, *args, **kwargs)
+            if applies():
+                await asyncio.sleep(rule.amount / 1e9)
+            return result
+        return late_wait
+
+    @functools.wraps(original)
+    async def late_work(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = await original(self, *args, **kwargs)
+        work(self)
+        return result
+    return late_work
 
 
 def _apply(obj: Any, rules: tuple[Rule, ...], target_name: str,

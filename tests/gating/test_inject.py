@@ -65,6 +65,26 @@ async def test_wait_delays_a_coroutine_method_and_keeps_its_result(core: Any) ->
     assert time.perf_counter_ns() - started >= 2_000_000
 
 
+@pytest.mark.parametrize("effect", ["+3ms", "~3ms"])
+async def test_a_get_hands_over_late_even_the_item_it_waited_for(core: Any,
+                                                               effect: str) -> None:
+    """The delay of a get comes after it took the item: a consumer already waiting on an
+    empty queue (as an open-loop consumer is) still receives every item that late."""
+    queue = inject(core, f"get{effect}").make_queue(10)
+    waiting = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0.01)  # the get is now parked on the empty queue
+    assert not waiting.done()
+    put_at = time.perf_counter_ns()
+    await queue.put("a")
+    assert await waiting == "a"
+    assert time.perf_counter_ns() - put_at >= 3_000_000
+    other = inject(core, "get_nowait+3ms").make_queue(10)
+    other.put_nowait("b")
+    started = time.perf_counter_ns()
+    assert other.get_nowait() == "b"
+    assert time.perf_counter_ns() - started >= 3_000_000
+
+
 async def test_injected_objects_keep_their_class_behaviour_and_order(core: Any) -> None:
     plain = core.make_queue(10)
     queue = inject(core, "put+1us,get*1.5").make_queue(10)
