@@ -39,6 +39,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "detections of injected regressions (minutes; docs/gate.md)")
     parser.add_argument("--power-runs", type=int, default=20, metavar="N",
                         help="A/A pairs and runs per regression kind (default 20)")
+    parser.add_argument("--power-kinds", metavar="K,...",
+                        help="measure only these regression kinds (default: all of "
+                             "put+20us, get~0.3ms, read:copy, p99x2, capacity-20%%)")
 
 
 def _fmt(value: float | None, unit: str | None) -> str:
@@ -197,12 +200,21 @@ def _gate_power(args: argparse.Namespace) -> int:
         load_config,
         load_thresholds,
     )
-    from harness.power import run_power
+    from harness.power import KINDS, run_power
 
     pyproject = find_pyproject(Path.cwd())
     if pyproject is None:
         raise HarnessError("bench --gate-power measures the gate with the thresholds of "
                            "[tool.stageflow-stress] in pyproject.toml; none was found")
+    kinds = list(KINDS)
+    if args.power_kinds is not None:
+        wanted = [k.strip() for k in args.power_kinds.split(",") if k.strip()]
+        known = {kind.key: kind for kind in KINDS}
+        unknown = [k for k in wanted if k not in known]
+        if unknown or not wanted:
+            raise HarnessError(f"--power-kinds: unknown kind {', '.join(unknown) or '(none)'}"
+                               f"; the kinds are {', '.join(known)}")
+        kinds = [known[k] for k in dict.fromkeys(wanted)]
     settings = load_config(pyproject, what="pyproject")
     thresholds = load_thresholds(pyproject=pyproject)
     err = Console(stderr=True)
@@ -218,7 +230,7 @@ def _gate_power(args: argparse.Namespace) -> int:
             runs=args.power_runs, thresholds=thresholds,
             alpha=float(settings.get("alpha", DEFAULT_ALPHA)),
             min_repeats=int(settings.get("min_repeats", DEFAULT_MIN_REPEATS)),
-            target=args.target, quick=True,
+            target=args.target, quick=True, kinds=kinds,
             progress=lambda msg: status.update(f"gate power: {msg}"), checkpoint=checkpoint)
     checkpoint(doc)
     if args.json:

@@ -114,3 +114,20 @@ def test_the_capacity_drop_is_sized_on_the_metric_the_gate_checks() -> None:
     # 200 ns more on an 800 ns item (+1 ns of the null wrapper): queue_ratio x0.8
     assert expression == "put+201ns"
     assert "fitted: put+201ns is x0.80" in how
+
+
+def test_an_unknown_power_kind_is_refused_with_the_known_ones(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+    from harness.errors import EXIT_USAGE
+
+    assert main(["bench", "--gate-power", "--power-kinds", "p99x2,p99x3"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "--power-kinds: unknown kind p99x3; the kinds are put+20us, get~0.3ms" in err
+
+
+def test_chosen_kinds_are_the_only_ones_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(power, "_Recorder", FakeRecorder)
+    doc = power.run_power(runs=1, thresholds=THRESHOLDS, alpha=0.01, min_repeats=3,
+                          kinds=[power.KINDS[0]])
+    assert list(doc["gate_power"]["detections"]) == ["put+20us"]
