@@ -120,6 +120,32 @@ def _unit_sample(repeats: list[dict[str, Any]], metric: MetricPath,
     return ScalarSample(values)
 
 
+MIN_TAIL_SAMPLES = 5
+"""A percentile is compared only when every repeat of both sides has at least this many
+samples beyond it: P99.9 of 600 samples is the slowest one, which one scheduling hiccup of
+the machine sets."""
+
+
+def _thin_tail(metric: MetricPath, repeats: list[dict[str, Any]]) -> str | None:
+    """Why a latency or service percentile below the max cannot be compared over these
+    repeats (too few samples beyond it in one of them), or None when it can."""
+    if not (len(metric.path) == 3 and metric.path[1] in _HISTOGRAMS
+            and metric.path[2] in _PERCENTILE_OF):
+        return None
+    share = round(1 - _PERCENTILE_OF[metric.path[2]] / 100, 12)
+    if share <= 0:
+        return None  # the max: asked for as it is
+    counts = [node.get("count") for s in repeats
+              if isinstance(node := s["metrics"].get(metric.path[1]), dict)]
+    counts = [int(c) for c in counts if isinstance(c, int | float) and c > 0]
+    if not counts or min(counts) * share >= MIN_TAIL_SAMPLES:
+        return None
+    needed = math.ceil(MIN_TAIL_SAMPLES / share)
+    label = f"P{_PERCENTILE_OF[metric.path[2]]:g}"
+    return (f"{min(counts):,} samples in a repeat leave {min(counts) * share:.2g} beyond "
+            f"{label}: too few to compare (needs >= {needed:,} per repeat)")
+
+
 def _relative_check(
     threshold: Threshold,
     scenario: str,
@@ -158,6 +184,9 @@ def _relative_check(
     values, _ = _values(repeats, threshold.metric)
     if len(values) < 2:
         return _skip(threshold, scenario, f"{len(values)} measured repeat: no spread to test")
+    thin = _thin_tail(threshold.metric, [*valid, *repeats])
+    if thin is not None:
+        return _skip(threshold, scenario, thin)
     current = _unit_sample([s for s in repeats if _lookup(s, threshold.metric)[1] is not None],
                            threshold.metric, values)
     base = _unit_sample([s for s in valid if _lookup(s, threshold.metric)[1] is not None],

@@ -218,6 +218,21 @@ def test_significant_but_small_difference_is_within_the_limit() -> None:
     assert "within the limit" in row.note
 
 
+def test_a_percentile_with_too_few_samples_beyond_it_is_skipped_and_says_why() -> None:
+    short = build_results([build_scenario("baseline", count=600, repeat_index=i)
+                           for i in range(3)])
+    p999, p99 = checks(short, short, "latency.p999_ms <= 2 * baseline",
+                       "latency.p99_ms <= 2 * baseline")
+    assert p999.verdict == SKIP
+    assert p999.note == ("600 samples in a repeat leave 0.6 beyond P99.9: too few to compare "
+                         "(needs >= 5,000 per repeat)")
+    assert p99.verdict == PASS  # 6 samples beyond P99 in every repeat: compared
+    long = build_results([build_scenario("baseline", count=20_000, repeat_index=i)
+                          for i in range(3)])
+    (row,) = checks(long, long, "latency.p999_ms <= 2 * baseline")
+    assert row.verdict == PASS
+
+
 def test_baseline_with_too_few_repeats_is_refused_with_the_command_to_rerecord() -> None:
     baseline = build_results([build_scenario("high_load", throughput=10000)])
     current = build_results(repeats("high_load", [8000, 8100, 8200]))
