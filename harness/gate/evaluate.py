@@ -22,6 +22,7 @@ from harness.gate.outcome import (
     format_value,
 )
 from harness.gate.relative import (
+    THIN_TAIL,
     _relative_check,
     check_comparable,
 )
@@ -217,7 +218,8 @@ def _threshold_checks(
             f"{threshold.source}: threshold {threshold.text!r}: metric "
             f"{threshold.metric.name!r} has no samples in any scenario (count 0 or null)"
         )
-    if threshold.limit.relative and not any(c.verdict != SKIP for c in checks) and measured:
+    if threshold.limit.relative and measured and not any(
+            c.verdict != SKIP or THIN_TAIL in c.note for c in checks):
         raise HarnessError(
             f"{threshold.source}: threshold {threshold.text!r}: the baseline has "
             f"{threshold.metric.name!r} for none of the scenarios it applies to"

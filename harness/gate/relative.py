@@ -31,6 +31,7 @@ from harness.stats import HistogramSample, Sample, ScalarSample, compare
 from harness.thresholds import MetricPath, Threshold
 
 __all__ = [
+    "THIN_TAIL",
     "check_comparable",
 ]
 
@@ -120,6 +121,8 @@ def _unit_sample(repeats: list[dict[str, Any]], metric: MetricPath,
     return ScalarSample(values)
 
 
+THIN_TAIL = "too few to compare"
+"""How the note of a percentile skipped for a thin tail ends its reason."""
 MIN_TAIL_SAMPLES = 5
 """A percentile is compared only when every repeat of both sides has at least this many
 samples beyond it: P99.9 of 600 samples is the slowest one, which one scheduling hiccup of
@@ -143,7 +146,7 @@ def _thin_tail(metric: MetricPath, repeats: list[dict[str, Any]]) -> str | None:
     needed = math.ceil(MIN_TAIL_SAMPLES / share)
     label = f"P{_PERCENTILE_OF[metric.path[2]]:g}"
     return (f"{min(counts):,} samples in a repeat leave {min(counts) * share:.2g} beyond "
-            f"{label}: too few to compare (needs >= {needed:,} per repeat)")
+            f"{label}: {THIN_TAIL} (needs >= {needed:,} per repeat)")
 
 
 def _relative_check(
