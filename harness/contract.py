@@ -107,6 +107,10 @@ CLAUSES: dict[str, Clause] = {
         Clause("queue.validates_config",
                "bad constructor arguments are refused with ValueError/TypeError",
                (True, False), True),
+        Clause("queue.zero_size",
+               "what a queue made with a size of 0 is: refused as invalid, unbounded "
+               "(asyncio.Queue's maxsize=0), or unbuffered (a put waits for a receiver)",
+               ("refused", "unbounded", "unbuffered"), "refused"),
         Clause("buffer.validates_chunks",
                "add_chunk() refuses a chunk of another rate, channel count or format",
                (True, False), True),

@@ -14,7 +14,10 @@ duration   ``*_ms``, ``*_s``, ``*_seconds``,              negative, NaN, not a n
 timestamp  ``timestamp*`` (a time point: may be negative) NaN, not a number
 capacity   ``max_*``/``*_max_*``, ``*_rate``,             < 1, not an int (a limit on bytes,
            ``*channels``, ``*_per_sample``, ``*_chunks``, ``*_bytes``, may be 0: "include
-           ``chunk_size``                                 nothing" is meaningful, not drawn)
+           ``chunk_size``                                 nothing" is meaningful, not drawn;
+                                                          nor is a queue's size of 0 when the
+                                                          target declares what it means,
+                                                          ``queue.zero_size``)
 level      ``*_count``, other ``*_size`` (a level, e.g.   negative, not an int
            ``queue_size``)
 policy     ``overflow``, ``*_overflow``, ``*policy``      an unknown name
@@ -67,6 +70,9 @@ class Param:
     filler: tuple[Any, str] | None = None
     """(value, code) for a required parameter the fuzzer does not configure."""
     positional: bool = False
+    zero_valid: bool = False
+    """A capacity the target gives a meaning at 0 (it declares ``queue.zero_size``:
+    unbounded, unbuffered): 0 is drawn as a valid value, never as an invalid one."""
 
 
 @dataclass(frozen=True)
@@ -258,7 +264,7 @@ def _valid(param: Param) -> st.SearchStrategy[Any]:
             return st.integers(1, 2)
         if name.endswith("_per_sample"):
             return st.integers(1, 4)
-        return st.integers(1, 64)
+        return st.integers(0 if param.zero_valid else 1, 64)
     if kind == "level":
         return st.integers(0, 10_000)
     raise ValueError(f"no valid values are drawn for kind {kind!r}")
@@ -275,7 +281,7 @@ def _invalid(param: Param) -> st.SearchStrategy[Any]:
     if kind == "timestamp":
         return st.one_of(_NAN, _NOT_A_NUMBER)
     if kind == "capacity":
-        top = -1 if name.endswith("_bytes") else 0
+        top = -1 if name.endswith("_bytes") or param.zero_valid else 0
         return st.one_of(st.integers(-1000, top), st.just(2.5), st.just("8"))
     if kind == "level":
         return st.one_of(st.integers(-1000, -1), st.just(2.5), st.just("8"))

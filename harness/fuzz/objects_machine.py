@@ -108,9 +108,11 @@ class ObjectsMachine(FuzzMachine):
             return p(name, arguments.kind_of(name), required)
 
         data = p("data", None, True, filler=(bytes(4), "bytes(4)"))
+        size = p("max_size", arguments.kind_of("max_size"), True,
+                 zero_valid=bool(self.declared_valid(target)))
         specs = {
             "queue": CallableSpec("ChunkQueue", "ChunkQueue()", "config_refused",
-                                  "sf.ChunkQueue", (param("max_size"),),
+                                  "sf.ChunkQueue", (size,),
                                   lambda: target.make_queue),
             "buffer": CallableSpec("StreamingBuffer", "StreamingBuffer()", "config_refused",
                                    "sf.StreamingBuffer",
@@ -126,6 +128,25 @@ class ObjectsMachine(FuzzMachine):
         # only the parts the target has: a queue-only library has no buffer to configure,
         # and the harness's chunk record is not the target's to judge
         return [spec for part, spec in specs.items() if _has(target, part)]
+
+    @staticmethod
+    def declared_valid(target: Any) -> dict[str, str]:
+        """The checks whose invalid input ``target``'s declarations narrow, and the
+        declaration: a queue (made by ``make_queue``: no module of Stageflow's API) whose
+        size of 0 the target gives a meaning (``queue.zero_size`` other than ``refused``)
+        is made with 0 as valid input, so ``config_refused`` never files it (negative sizes
+        and wrong types are still drawn as invalid)."""
+        semantics = getattr(target, "semantics", None)
+        value = semantics.value("queue.zero_size") if semantics is not None else None
+        if value in (None, "refused") or getattr(target, "module", None) is not None or \
+                not _has(target, "queue"):
+            return {}
+        decl = semantics["queue.zero_size"]
+        quote = f': "{decl.quote}"' if decl.quote else ""
+        return {"fuzz/config_refused":
+                f"a size of 0 is valid input for {getattr(target, 'name', 'the target')}, "
+                f"which declares queue.zero_size = {value!r} ({decl.where}{quote}); "
+                "sizes below 0 and wrong types are still probed"}
 
     def formats(self) -> list[str]:
         """The target's audio format values (every member of its ``AudioFormat``)."""

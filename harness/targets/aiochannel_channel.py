@@ -62,6 +62,9 @@ class AiochannelTarget(Adapter):
                     where=f"{_WHERE}, Channel.put docstring",
                     quote="If the channel is full, wait until a free slot is available "
                           "before adding item."),
+        Declaration("queue.zero_size", "unbounded", where=f"{_WHERE}, Channel.full docstring",
+                    quote="Note: if the Channel was initialized with maxsize=0 (the "
+                          "default), then full() is never True."),
         Declaration("queue.drop_events", False, where=f"{_WHERE}, Channel.__init__",
                     quote="self, maxsize: int = 0, *, loop: Optional[AbstractEventLoop] = "
                           "None (no event hook)"),

@@ -110,6 +110,11 @@ class AnyioTarget(Adapter):
                     quote="If the buffer is full, this method blocks until there is again "
                           "room in the buffer or the item can be sent directly to a "
                           "receiver."),
+        Declaration("queue.zero_size", "unbuffered",
+                    where="anyio/_core/_streams.py, create_memory_object_stream docstring",
+                    quote=":param max_buffer_size: number of items held in the buffer until "
+                          "``send()`` starts blocking (0, the default: every send waits for "
+                          "a receiver)"),
         Declaration("queue.drop_events", False,
                     where="anyio/_core/_streams.py, create_memory_object_stream",
                     quote="cls, max_buffer_size: float = 0, item_type: object = None "

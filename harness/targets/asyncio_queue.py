@@ -34,6 +34,9 @@ _ALWAYS = [
     Declaration("queue.validates_config", False, where=f"{_WHERE}, Queue docstring",
                 quote="If maxsize is less than or equal to zero, the queue size is "
                       "infinite."),
+    Declaration("queue.zero_size", "unbounded", where=f"{_WHERE}, Queue docstring",
+                quote="If maxsize is less than or equal to zero, the queue size is "
+                      "infinite."),
     Declaration("queue.drop_events", False, where=f"{_WHERE}, Queue.__init__",
                 quote="def __init__(self, maxsize=0) (no event hook)"),
     Declaration("queue.blocked_events", False, where=f"{_WHERE}, Queue.__init__",

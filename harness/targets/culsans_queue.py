@@ -70,6 +70,9 @@ class CulsansTarget(Adapter):
         Declaration("queue.validates_config", False,
                     where="culsans/_queues/_types.py, Queue.__init__",
                     quote="self._maxsize = maxsize (no check; <= 0 means unbounded)"),
+        Declaration("queue.zero_size", "unbounded",
+                    where=f"{_WHERE}, BaseQueue.maxsize docstring",
+                    quote="if *maxsize* is <= 0, the size is infinite."),
         Declaration("queue.drop_events", False,
                     where="culsans/_queues/_types.py, Queue.__init__",
                     quote="maxsize: int = 0, *, sizer: Callable[[_T], int] | DefaultType "

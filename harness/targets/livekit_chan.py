@@ -107,6 +107,8 @@ class LivekitTarget(Adapter):
                     quote="while self.full() and not self._close_ev.is_set(): ... await p"),
         Declaration("queue.validates_config", False, where=f"{_WHERE}, Chan.__init__",
                     quote="self._maxsize = max(maxsize, 0)"),
+        Declaration("queue.zero_size", "unbounded", where=f"{_WHERE}, Chan.full",
+                    quote="if self._maxsize <= 0: return False (never full: unbounded)"),
         Declaration("queue.drop_events", False, where=f"{_WHERE}, Chan.__init__",
                     quote="maxsize: int = 0, loop: asyncio.AbstractEventLoop | None = None, "
                           "(no event hook)"),
