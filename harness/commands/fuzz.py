@@ -122,7 +122,8 @@ def execute(args: argparse.Namespace) -> int:
 
         summary = merge_findings(
             findings, ledger_dir=ledger_dir, run_id=run_id, target=report.target,
-            checks_run=report.checks_run(), now=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+            checks_run=report.checks_run(), now=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            not_filed=report.not_filed())
         for finding in findings:
             key = "bugs" if finding.kind == "bug" else "improvements"
             ids[key].append(summary.ids.get(finding.fingerprint, "-"))

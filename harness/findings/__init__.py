@@ -19,7 +19,13 @@ and a normalised defect class — never timings, seeds, run ids or addresses.
   edited it; every other field (hand edits included) is kept; a ``fixed`` one is re-opened;
 - an open generated entry of the same target that was not found again is marked ``fixed``
   when at least one of the checks that found it ran (a check that did not run says
-  nothing), i.e. every check of ``found_by`` that ran no longer sees it;
+  nothing), i.e. every check of ``found_by`` that ran no longer sees it — unless the
+  producer says why it files nothing for each of those checks (``not_filed``: a part the
+  target does not have; a declaration the judge now reads): then it is ``withdrawn`` with
+  that reason, since the library did not change, the judge did;
+- an open generated improvement identified by its check (no defect key) that a new entry
+  of the same target, check and defect class now files under another component (the
+  library's own name for its queue) is ``withdrawn`` as superseded, naming the new ID;
 - hand-written entries (no fingerprint, or ``"source": "manual"``) are never modified.
 
 All four ledgers are loaded and validated before anything is written; a corrupt one stops
@@ -36,10 +42,13 @@ from __future__ import annotations
 from harness.findings.build import (
     CAPABILITY_COMPONENTS,
     CAPABILITY_TEXT,
+    LIBRARY_CAPABILITY_TEXT,
+    capability_text,
     checks_run_for,
     findings_from_run,
     missing_capabilities,
     missing_capability,
+    parts_lacking,
 )
 from harness.findings.finding import (
     Finding,
@@ -54,8 +63,10 @@ from harness.findings.merge import MergeSummary, merge_findings, record_run, rep
 __all__ = [
     "CAPABILITY_COMPONENTS",
     "CAPABILITY_TEXT",
+    "LIBRARY_CAPABILITY_TEXT",
     "Finding",
     "MergeSummary",
+    "capability_text",
     "checks_run_for",
     "compute_fingerprint",
     "findings_from_run",
@@ -66,6 +77,7 @@ __all__ = [
     "missing_capabilities",
     "missing_capability",
     "normalise_defect",
+    "parts_lacking",
     "record_run",
     "reproduction_rank",
 ]

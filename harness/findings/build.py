@@ -18,10 +18,13 @@ from harness.targets import OVERFLOW_POLICIES
 __all__ = [
     "CAPABILITY_COMPONENTS",
     "CAPABILITY_TEXT",
+    "LIBRARY_CAPABILITY_TEXT",
+    "capability_text",
     "checks_run_for",
     "findings_from_run",
     "missing_capabilities",
     "missing_capability",
+    "parts_lacking",
 ]
 
 
@@ -94,6 +97,58 @@ CAPABILITY_TEXT = {
 }
 """Capability name -> ``(title, recommendation)`` of the improvement finding when a target
 lacks it; shared by ``run`` and ``fuzz`` so both file the same wording."""
+LIBRARY_CAPABILITY_TEXT = {
+    "put_timeout": (
+        "{put} on a full {queue} waits without a bound of its own: document {idiom}",
+        "Keep {put} as it is (in {family} code a timeout belongs to the caller) and show in "
+        "its docstring how to bound the wait, `{bounded}`, with what a call cancelled that "
+        "way guarantees (its item is not queued), so a producer can retry or drop it"),
+    "overflow_policies": (
+        "{queue} offers no overflow policy: when it is full a producer can only wait or fail",
+        "Offer a choice of what happens to an item added to a full {queue}: drop the oldest "
+        "item or the new one, and tell the caller which (a return value or a counter), "
+        "beside waiting ({put}) and failing ({put_nowait} raises {full}); a real-time stream "
+        "such as audio wants the newest items, not a blocked producer"),
+    "put_nowait": (
+        "{queue} has no way to add an item that fails instead of waiting",
+        "Add a variant of {put} that raises at once when the {queue} is full"),
+    "close": (
+        "{queue} has no way to end a stream",
+        "Add a close that refuses new items and makes {get} report the end once the items "
+        "queued are taken, so consumers stop without a sentinel item taking a slot"),
+}
+"""The same advice for a library target, in its words (:meth:`LibraryCode.words
+<harness.targets.LibraryCode.words>`: ``{queue}``, ``{put}``, ``{put_nowait}``, ``{get}``,
+``{full}``; ``{bounded}`` is its ``bound_wait`` around ``{put}``, ``{idiom}`` the call it
+opens, ``{family}`` that call's package): a maintainer reads their own class and calls,
+never Stageflow's ``ChunkQueue``, and the idiom of their library where ours would add a
+parameter."""
+_IDIOM_RE = re.compile(r"with\s+(?P<call>(?P<family>\w+)[\w.]*)\(")
+
+
+def capability_text(capability: str, target: dict[str, Any]) -> tuple[str, str, str]:
+    """``(component, title, recommendation)`` of the improvement a target lacking
+    ``capability`` gets. A target whose results carry its library's words (``target
+    ["library"]``, a built-in library adapter's) is named and advised in them
+    (:data:`LIBRARY_CAPABILITY_TEXT`, the component its queue's own name); any other gets
+    :data:`CAPABILITY_TEXT` under :data:`CAPABILITY_COMPONENTS`."""
+    generic = CAPABILITY_TEXT.get(
+        capability, (f"{target['name']} lacks capability {capability}", f"add {capability}"))
+    component = CAPABILITY_COMPONENTS.get(capability, "ChunkQueue")
+    words = target.get("library")
+    if not isinstance(words, dict) or not words.get("queue") or component != "ChunkQueue":
+        return component, *generic
+    fill = {str(k): str(v) for k, v in words.items()}
+    idiom = _IDIOM_RE.search(fill.get("bound_wait", ""))
+    if idiom is not None and "put" in fill:
+        fill.update(bounded=fill["bound_wait"].format(call=fill["put"]),
+                    idiom=f"{idiom['call']}()", family=idiom["family"])
+    try:
+        title, recommendation = (text.format(**fill)
+                                 for text in LIBRARY_CAPABILITY_TEXT[capability])
+    except KeyError:  # no advice in its words for this capability, or a word is missing
+        title, recommendation = f"{fill['queue']} lacks {capability}", generic[1]
+    return fill["queue"], title, recommendation
 _FRAME_RE = re.compile(
     r'(?:(?P<file>[^\s:"]+\.py):\d+ in (?P<func>[\w.<>]+))'
     r'|(?:File "(?P<tb_file>[^"]+)", line \d+, in (?P<tb_func>[\w.<>]+))'
@@ -114,6 +169,27 @@ def missing_capabilities(scenario: dict[str, Any]) -> list[str]:
                 and not item.get("part"):  # a part the target does not have is no shortcoming
             found.append(item["capability"])
     return list(dict.fromkeys(found))
+
+
+def parts_lacking(run: dict[str, Any]) -> dict[str, str]:
+    """Why a run files nothing for the parts its target does not have: ``capability/<name>``
+    (the check an improvement for it would have) -> the reason, for every part a scenario
+    was skipped for (a skip record with ``part``). The merge withdraws an entry filed for
+    such a part before, with this reason (:func:`harness.findings.merge_findings`)."""
+    reasons: dict[str, str] = {}
+    name = run["target"].get("name")
+    for scenario in run["scenarios"]:
+        skipped = scenario.get("skipped")
+        for item in skipped if isinstance(skipped, list) else [skipped]:
+            if not (isinstance(item, dict) and isinstance(item.get("part"), str)
+                    and isinstance(item.get("capability"), str)):
+                continue
+            reason = (f"{name} has no {item['part']} part (scenario {scenario['name']} was "
+                      f"skipped for it): a part a target does not have is no feature it "
+                      "lacks, and files no improvement")
+            for capability in dict.fromkeys((item["capability"], item["part"])):
+                reasons.setdefault(f"capability/{capability}", reason)
+    return reasons
 
 
 def missing_capability(scenario: dict[str, Any]) -> str | None:
@@ -185,6 +261,8 @@ def _target(run: dict[str, Any]) -> dict[str, Any]:
     data = {"name": str(target.get("name")), "version": str(target.get("version", ""))}
     if isinstance(target.get("semantics"), list):
         data["semantics"] = target["semantics"]
+    if isinstance(target.get("library"), dict):
+        data["library"] = target["library"]
     return data
 
 
@@ -517,10 +595,7 @@ def _capability_finding(
         # one policy missing is the recommendation the fuzzer files too (explicit overflow
         # policies): one improvement, not one per policy and another per command
         capability = "overflow_policies"
-    component = CAPABILITY_COMPONENTS.get(capability, "ChunkQueue")
-    title, recommendation = CAPABILITY_TEXT.get(
-        capability, (f"{target['name']} lacks capability {capability}", f"add {capability}")
-    )
+    component, title, recommendation = capability_text(capability, target)
     return Finding(
         kind="improvement",
         title=title,

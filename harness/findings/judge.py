@@ -10,7 +10,7 @@ from typing import Any
 from harness import defects as vocabulary
 from harness.contract import CLAUSES, Level, Semantics
 from harness.defects import Judgement
-from harness.findings.build import CAPABILITY_TEXT
+from harness.findings.build import capability_text
 from harness.findings.finding import Finding, _is_command, key_fingerprint
 
 __all__ = [
@@ -64,10 +64,14 @@ def _as_improvement(finding: Finding, judgement: Judgement) -> Finding:
     evidence["symptoms"] = [_symptom(finding)]
     capability = _CLAUSE_CAPABILITY.get(clause)
     if capability is not None:
-        title, recommendation = CAPABILITY_TEXT[capability]
+        named, title, recommendation = capability_text(capability, finding.target)
+        # a library target's improvement names its own queue, as every capability one does
+        library = finding.target.get("library")
+        component = named if isinstance(library, dict) and library.get("queue") \
+            else finding.component
         evidence.update(invariant=f"capability:{capability}", defect_class=capability)
         return dataclasses.replace(
-            finding, kind="improvement", severity="P2", title=title,
+            finding, kind="improvement", severity="P2", title=title, component=component,
             recommendation=recommendation, evidence=evidence,
             check=f"capability/{capability}", fingerprint="",
             expected=f"the target offers {capability!r}")

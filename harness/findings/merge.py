@@ -7,13 +7,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.contract import Semantics
 from harness.errors import HarnessError
-from harness.findings.build import _target, checks_run_for, findings_from_run
+from harness.findings.build import _target, checks_run_for, findings_from_run, parts_lacking
 from harness.findings.finding import (
     Finding,
     _found_by_checks,
@@ -21,6 +22,7 @@ from harness.findings.finding import (
     _key_of,
     found_by_record,
     key_fingerprint,
+    normalise_defect,
 )
 from harness.findings.judge import _symptom, judge_findings
 from harness.ledgers import (
@@ -322,6 +324,36 @@ def _adopt(ledgers: dict[str, Any], batch: dict[str, Finding], run_id: str,
                 summary.merged.append(entry["id"])
 
 
+def _supersede(ledgers: dict[str, Any], batch: dict[str, Finding], summary: MergeSummary,
+               run_id: str) -> None:
+    """Withdraw the open generated improvements that a finding of ``batch`` now files under
+    another component: identified by their check (no defect key), with the same target,
+    check and defect class — what was named ``ChunkQueue`` for a library whose queue is
+    ``asyncio.Queue``. The reason names the entry that carries it on. (Bugs keep the
+    vocabulary's components: their identity is the clause broken.)"""
+    for fingerprint, finding in batch.items():
+        new_id = summary.ids.get(fingerprint)
+        if finding.kind != "improvement" or finding.defect_key is not None or new_id is None:
+            continue
+        for entry in ledgers[finding.kind].entries:
+            if not (is_generated(entry) and entry["status"] == "open"
+                    and entry["fingerprint"] not in batch
+                    and entry["target"].get("name") == finding.target["name"]
+                    and entry.get("check") == finding.check
+                    and _key_of(entry.get("component"), entry.get("evidence")) is None
+                    and str(entry.get("component", "")).strip().lower()
+                    != finding.component.strip().lower()):
+                continue
+            evidence = entry.get("evidence") if isinstance(entry.get("evidence"), dict) else {}
+            raw = evidence.get("defect_class") or evidence.get("invariant") or entry["title"]
+            if normalise_defect(str(raw)) != finding.defect_class:
+                continue
+            _withdraw(entry, f"superseded by {new_id}: {finding.check} is filed under "
+                             f"{finding.component}, the target's own name for what this entry "
+                             f"called {entry.get('component')}", run_id)
+            summary.withdrawn.append(entry["id"])
+
+
 def _withdraw(entry: dict[str, Any], reason: str, run_id: str,
               judged: dict[str, Any] | None = None) -> None:
     entry["status"] = "withdrawn"
@@ -379,6 +411,7 @@ def merge_findings(
     checks_run: set[str],
     now: str,
     semantics: Semantics | None = None,
+    not_filed: Mapping[str, str] | None = None,
 ) -> MergeSummary:
     """Fold ``findings`` into the ledgers of ``ledger_dir`` (see the module docstring).
 
@@ -388,6 +421,15 @@ def merge_findings(
     ``target`` is what the run tested; only its open generated entries can be marked fixed,
     and only when a check of their ``found_by`` is in ``checks_run``. Merging the same run
     twice changes nothing.
+
+    ``not_filed`` maps checks to why the producer files nothing for them at this target (a
+    part it does not have; a declaration that makes what the check saw valid). An open
+    generated entry of the target not found again, each of whose checks has a reason, is
+    ``withdrawn`` with the reasons rather than marked fixed — when none of its checks ran
+    (they do not apply), or it was filed at this same version (the code did not change: the
+    judge did). An improvement identified by its check that a finding of this batch files
+    under another component (same target, check and defect class) is withdrawn as
+    superseded by the new entry.
 
     :raises HarnessError: a ledger is corrupt or mis-typed (exit 2); nothing is written.
     """
@@ -428,6 +470,8 @@ def merge_findings(
         for member in finding.evidence.get("member_fingerprints") or ():
             summary.ids.setdefault(member, entry["id"])
 
+    _supersede(ledgers, batch, summary, run_id)
+
     # what was filed as a bug and is no longer judged one: withdrawn, with the reason
     for finding, judgement in judged_out:
         entry = by_print.get(finding.fingerprint)
@@ -462,12 +506,23 @@ def merge_findings(
                     and entry["fingerprint"] not in batch):
                 continue
             checks = _found_by_checks(entry.get("evidence"), entry.get("check"))
-            if not any(check in checks_run for check in checks):
+            if entry["fingerprint"] in still_judged:
+                continue
+            reasons = [not_filed[c] for c in checks if not_filed and c in not_filed]
+            ran = any(check in checks_run for check in checks)
+            same_version = str(entry["target"].get("version", "")) == \
+                str(target.get("version", ""))
+            if checks and len(reasons) == len(checks) and (same_version or not ran):
+                # the library is what it was (or the checks do not apply to it): the
+                # judge changed, and says why it files nothing now
+                _withdraw(entry, "not filed again: " + "; ".join(dict.fromkeys(reasons)),
+                          run_id)
+                summary.withdrawn.append(entry["id"])
+                continue
+            if not ran:
                 continue  # none of the checks that saw it ran: nothing is known
             if _is_legacy(entry) and entry.get("check") in still_seeing:
                 continue  # identified by a check that still sees a defect: not fixed
-            if entry["fingerprint"] in still_judged:
-                continue
             evidence = entry.get("evidence") if isinstance(entry.get("evidence"), dict) else {}
             if ledger.kind == "bug" and "judged" not in evidence and \
                     str(entry["target"].get("version", "")) == str(target.get("version", "")):
@@ -505,4 +560,5 @@ def record_run(run: dict[str, Any], *, ledger_dir: Path) -> MergeSummary:
         target=_target(run),
         checks_run=checks_run_for(run),
         now=str(run.get("created_at") or run["run_id"]),
+        not_filed=parts_lacking(run),
     )

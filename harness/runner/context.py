@@ -210,7 +210,7 @@ def _skip_record(capability: str, reason: str) -> dict[str, str]:
     of the target, and findings file no improvement for it."""
     record = {"capability": capability, "reason": reason}
     part = capability.removeprefix("part:")
-    if part in PARTS and part != "duplex":  # duplex stays a capability of ours to recommend
+    if part in PARTS:  # duplex too: a queue library lacks no audio session
         record["part"] = part
     return record
 

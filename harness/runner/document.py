@@ -26,6 +26,14 @@ def _semantics(target: Target) -> list[dict[str, Any]]:
     return as_list() if callable(as_list) else []
 
 
+def _library_words(target: Target) -> dict[str, Any]:
+    """``{"library": {...}}``: how a built-in library adapter's queue is said in the
+    library's words (:meth:`harness.targets.LibraryCode.words`), so that findings read from
+    the document name the library's class, not Stageflow's; empty for other targets."""
+    words = getattr(getattr(target, "library", None), "words", None)
+    return {"library": words()} if callable(words) else {}
+
+
 SUMMARY_KEYS = {"pass": "passed", "fail": "failed", "error": "errors", "timeout": "timeouts",
                 "invalid": "invalid", "skipped": "skipped"}
 """Scenario status -> its count's key in the results document's ``summary``."""
@@ -80,7 +88,7 @@ def build_run_document(
         "command": command,
         "target": {"name": target.name, "version": target.version,
                    "capabilities": capabilities() if callable(capabilities) else {},
-                   "semantics": _semantics(target)},
+                   "semantics": _semantics(target), **_library_words(target)},
         "environment": environment(),
         "seed": seed,
         "suite": suite,

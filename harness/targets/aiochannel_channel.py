@@ -80,6 +80,8 @@ class AiochannelTarget(Adapter):
                "len": "q.qsize()", "anext": "await q.__anext__()"},
         errors={"closed": "ChannelClosed", "end": "ChannelClosed", "full": "ChannelFull",
                 "empty": "ChannelEmpty"},
+        queue="aiochannel.Channel",
+        bound_wait="async with asyncio.timeout(t): {call}",
     )
 
     def __init__(self) -> None:

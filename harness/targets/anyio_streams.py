@@ -135,6 +135,8 @@ class AnyioTarget(Adapter):
                           "anyio.EndOfStream)",
                 "end": "anyio.EndOfStream", "full": "anyio.WouldBlock",
                 "empty": "anyio.WouldBlock"},
+        queue="MemoryObjectSendStream/MemoryObjectReceiveStream",
+        bound_wait="with anyio.fail_after(t): {call}",
     )
 
     def __init__(self) -> None:

@@ -115,6 +115,8 @@ class AsyncioTarget(Adapter):
         errors={"full": "asyncio.QueueFull", "empty": "asyncio.QueueEmpty",
                 **({"closed": "asyncio.QueueShutDown", "end": "asyncio.QueueShutDown"}
                    if HAS_SHUTDOWN else {})},
+        queue="asyncio.Queue",
+        bound_wait="async with asyncio.timeout(t): {call}",
     )
 
     def make_queue(self, max_size: int = 100, *, overflow: str = "block",

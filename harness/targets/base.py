@@ -142,12 +142,36 @@ class LibraryCode:
     coroutine call is written with its ``await``); ``errors`` names, for each error kind
     the adapter declares (``closed``, ``full``, ``empty``, ``end``), the library's exception
     class or tuple of classes as the imports bind them (the adapter's ``*_errors`` tuples).
+
+    Findings about the queue say it in the same words: ``queue`` names it as the library's
+    docs and maintainers do (``asyncio.Queue``, ``aiochannel.Channel``), where Stageflow's
+    own class (``ChunkQueue``) would otherwise be named; ``bound_wait`` is how a caller
+    bounds a wait in the library's idiom, a statement around ``{call}`` (``async with
+    asyncio.timeout(t): {call}``), what advice about a put that waits without a bound
+    recommends instead of a new ``timeout=`` parameter.
     """
 
     imports: str
     make: str
     calls: Mapping[str, str] = field(default_factory=dict)
     errors: Mapping[str, str] = field(default_factory=dict)
+    queue: str = ""
+    bound_wait: str = ""
+
+    def words(self) -> dict[str, str]:
+        """What findings about the queue say, in the library's words: ``queue`` (its name),
+        ``put``, ``put_nowait``, ``get`` (the calls, ``item`` as the argument), ``full``
+        (what a put that cannot wait raises) and ``bound_wait`` (the idiom, ``{call}`` left
+        in). Only what the adapter fills in is there."""
+        words = {name: template.format(item="item") for name, template in self.calls.items()
+                 if name in ("put", "put_nowait", "get")}
+        if "full" in self.errors:
+            words["full"] = self.errors["full"]
+        if self.queue:
+            words["queue"] = self.queue
+        if self.bound_wait:
+            words["bound_wait"] = self.bound_wait
+        return words
 
 
 @runtime_checkable

@@ -91,6 +91,8 @@ class CulsansTarget(Adapter):
                "close": "q.async_q.shutdown()", "len": "q.async_q.qsize()"},
         errors={"closed": "culsans.QueueShutDown", "end": "culsans.QueueShutDown",
                 "full": "culsans.QueueFull", "empty": "culsans.QueueEmpty"},
+        queue="culsans.Queue",
+        bound_wait="async with asyncio.timeout(t): {call}",
     )
 
     def __init__(self) -> None:

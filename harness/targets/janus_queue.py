@@ -85,6 +85,8 @@ class JanusTarget(Adapter):
                "close": "q.shutdown()", "len": "q.async_q.qsize()"},
         errors={"closed": "janus.AsyncQueueShutDown", "end": "janus.AsyncQueueShutDown",
                 "full": "janus.AsyncQueueFull", "empty": "janus.AsyncQueueEmpty"},
+        queue="janus.Queue",
+        bound_wait="async with asyncio.timeout(t): {call}",
     )
 
     def __init__(self) -> None:

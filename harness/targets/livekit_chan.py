@@ -136,6 +136,8 @@ class LivekitTarget(Adapter):
                "len": "q.qsize()", "anext": "await q.__anext__()"},
         errors={"closed": "ChanClosed", "end": "ChanClosed", "full": "ChanFull",
                 "empty": "ChanEmpty"},
+        queue="livekit.agents.utils.aio.Chan",
+        bound_wait="async with asyncio.timeout(t): {call}",
     )
 
     def __init__(self) -> None:
