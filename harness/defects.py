@@ -591,11 +591,14 @@ def _reading(got: str, operation: str) -> str:
     return ""
 
 
-def headline(key: DefectKey, detail: str = "") -> str:
+def headline(key: DefectKey, detail: str = "",
+             calls: Mapping[str, str] | None = None) -> str:
     """The title of a finding: what goes wrong for a user, with what was observed.
 
     ``detail`` is what the check saw (a fuzz check's ``observed X; allowed [...]``, or an
-    invariant's sentence). Falls back to :func:`title` with the observation appended.
+    invariant's sentence). ``calls`` spells ``put`` and ``get`` in a library's own API
+    (``{"put": "await send.send(item)"}``) where the title names a call. Falls back to
+    :func:`title` with the observation appended.
     """
     match = _OBSERVED_RE.search(detail.strip())
     got = match["got"] if match else ""
@@ -603,6 +606,16 @@ def headline(key: DefectKey, detail: str = "") -> str:
     want = " or ".join(allowed)
     c, op, prop = key.component, key.operation, key.property
     cause = root_cause(key)
+    if op.startswith("cancel (blocked ") and prop in ("outcome", "no_loss"):
+        side = "put" if op == "cancel (blocked put)" else "get"
+        call = str((calls or {}).get(side) or f"q.{side}({'item' if side == 'put' else ''})")
+        call = call.removeprefix("await ")
+        if side == "put" and prop == "outcome":
+            return (f"{call} cancelled as room is made for it raises CancelledError, yet its "
+                    "item is queued: a producer that retries sends it twice")
+        if side == "get" and prop == "no_loss":
+            return (f"{call} cancelled as an item is handed to it loses the item: neither it "
+                    "nor the next call returns it")
     if prop == "level" and op == "close" and got.startswith("len:"):
         return (f"len() reports {got[4:]} after close() of a queue that holds "
                 f"{want.replace('len:', '')}: the end-of-stream marker is counted as an item")

@@ -386,7 +386,8 @@ def _defect_finding(run: dict[str, Any], key: DefectKey,
                 check, _evidence(run, sc, invariant=str(inv.get("name", "invariant"))),
                 reproduction=_reproduction(run, sc, inv), detail=str(inv.get("detail") or ""))
     severity = vocabulary.severity(key)
-    title = vocabulary.headline(key, detail)
+    words = target.get("library") if isinstance(target.get("library"), dict) else None
+    title = vocabulary.headline(key, detail, words)
     checks = ", ".join(records)
     stack = invariant.get("stack")
     verified: dict[str, Any] = {}

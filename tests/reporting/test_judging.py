@@ -292,3 +292,15 @@ def test_the_invariants_judge_each_key_at_the_judges_level() -> None:
         declared = Semantics([Declaration(clause, assumes, "lib docs")])
         assert defects.level_of(key, declared) == Level.DECLARED == judge(key, declared).level
         assert defects.level_of(key) == Level.RECOMMENDED == judge(key).level
+
+
+def test_a_cancellation_title_says_what_the_cancelled_call_did_in_the_library_words() -> None:
+    put = DefectKey("ChunkQueue", "cancel (blocked put)", "outcome")
+    get = DefectKey("ChunkQueue", "cancel (blocked anext)", "no_loss")
+    calls = {"put": "await send.send(item)", "get": "await receive.receive()"}
+    assert headline(put, "observed len:1; allowed ['len:0']", calls) == (
+        "send.send(item) cancelled as room is made for it raises CancelledError, yet its "
+        "item is queued: a producer that retries sends it twice")
+    assert headline(get, "observed raised:empty; allowed ['ok:x']", calls).startswith(
+        "receive.receive() cancelled as an item is handed to it loses the item")
+    assert headline(put).startswith("q.put(item) cancelled as room is made")  # no library
