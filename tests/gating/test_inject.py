@@ -72,7 +72,7 @@ async def test_a_get_hands_over_late_even_the_item_it_waited_for(core: Any,
     empty queue (as an open-loop consumer is) still receives every item that late."""
     queue = inject(core, f"get{effect}").make_queue(10)
     waiting = asyncio.ensure_future(queue.get())
-    await asyncio.sleep(0.01)  # the get is now parked on the empty queue
+    await asyncio.sleep(0)  # one loop turn: the get runs until it parks on the empty queue
     assert not waiting.done()
     put_at = time.perf_counter_ns()
     await queue.put("a")
