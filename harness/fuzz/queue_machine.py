@@ -62,6 +62,8 @@ COMPONENT = "ChunkQueue"
 QUEUED = frozenset({"ok:True", "ok:None"})
 MAX_PENDING = 3
 TIMEOUTS = (0.0, 0.001, 0.005)
+_CLOSED_PUT = {"raise": frozenset({"raised:closed"}), "return_false": frozenset({"ok:False"})}
+"""A put on a closed queue, by the target's ``queue.closed_put``: its declared answer only."""
 
 _PRIMITIVES = st.one_of(
     st.none(),
@@ -199,6 +201,10 @@ class QueueMachine(FuzzMachine):
         semantics = getattr(self.target, "semantics", None)
         self.none_is_end = semantics is not None and \
             semantics.value("queue.none_item") == "end_marker"
+        # what a put on a closed queue may do: what the target declares, else either answer
+        self.closed_put = _CLOSED_PUT.get(
+            semantics.value("queue.closed_put") if semantics is not None else None,
+            frozenset({"raised:closed", "ok:False"}))
         emitter = self.emitter(mode)
 
         async def make() -> Any:  # on the machine's loop: some libraries bind it when made
@@ -265,7 +271,7 @@ class QueueMachine(FuzzMachine):
         """Labels the contract allows for a put now (``mode``: nowait, block, timeout)."""
         allowed: set[str] = {"raised:refused"} if item.obj is None else set()
         if self.closed:
-            return allowed | {"raised:closed", "ok:False"}
+            return allowed | self.closed_put
         if not self.full():
             return allowed | QUEUED
         if self.policy == "block":
