@@ -177,9 +177,10 @@ def _offer_reproduction(entry: dict[str, Any], finding: Finding, old: dict[str, 
     evidence = entry["evidence"]
     shorter = offered == rank == 3 and \
         finding.reproduction.count("\n") < current.count("\n")  # verified both: the shorter
-    # the same steps under a docstring in the harness's current words
+    # the same steps under the harness's current words: its docstring and its assertion
+    # (what the target was expected to do, as the judge now reads its declarations)
     reworded = offered == rank and finding.reproduction != current and \
-        _code(finding.reproduction) == _code(current)
+        _steps(finding.reproduction) == _steps(current)
     if owned and (offered > rank or shorter or reworded):
         entry["reproduction"] = finding.reproduction
         evidence["reproduction_from"] = {"check": finding.check, "rank": offered,
@@ -202,6 +203,13 @@ def _code(script: str) -> str:
             end = text.find(quote, len(quote))
             return text[end + len(quote):] if end >= 0 else text
     return text
+
+
+def _steps(script: str) -> str:
+    """A reproduction's code without its docstring and its one-line ``assert`` statements:
+    the calls it makes."""
+    return "\n".join(line for line in _code(script).splitlines()
+                     if not line.lstrip().startswith("assert "))
 
 
 _TEXT_FIELDS = ("title", "description", "expected", "actual", "impact", "recommendation")

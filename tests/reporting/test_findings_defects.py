@@ -305,3 +305,23 @@ def test_a_script_whose_only_change_is_its_docstring_is_rewritten_with_its_words
     entry = generated(tmp_path)[0]
     assert entry["title"] == "holds more than its bound (18 bytes held)"
     assert entry["reproduction"].startswith('"""holds more than its bound (18 bytes held)"""')
+
+
+def test_the_same_steps_with_the_harness_s_current_assertion_replace_the_old_script(
+    tmp_path: Path,
+) -> None:
+    def expecting(allowed: str) -> Finding:
+        script = f"{SNIPPET}assert got in {allowed}, 'expected {allowed}'\n"
+        return dataclasses.replace(fuzz_finding(), title=f"expected {allowed}",
+                                   reproduction=script)
+
+    merge_fuzz(tmp_path, expecting("(False, 'closed')"))
+    merge_fuzz(tmp_path, expecting("('closed',)"))
+    entry = generated(tmp_path)[0]
+    assert entry["reproduction"].endswith("assert got in ('closed',), 'expected ('closed',)'\n")
+    assert entry["title"] == "expected ('closed',)"
+    other_steps = dataclasses.replace(
+        expecting("(1,)"), reproduction=f"{SNIPPET}q.close()\nassert got in (1,), 'x'\n")
+    merge_fuzz(tmp_path, other_steps)  # other calls, no shorter: the script it has stays
+    assert generated(tmp_path)[0]["reproduction"].endswith("'expected ('closed',)'\n")
+
